@@ -1,0 +1,130 @@
+// What Sequential and Parallel share: typed children, their registration and names, clone, printing.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <modify/detail/invoke.hpp>
+#include <modify/leaf.hpp>
+#include <modify/named.hpp>
+#include <modify/traits.hpp>
+
+namespace modify::detail {
+
+// check_child<C>(): C may be a child of a container. One static_assert per kind of mistake.
+template <class C>
+constexpr bool check_child() {
+  using M = typename child_info<C>::module_type;
+  using Impl = impl_t<M>;
+  if constexpr (!std::is_base_of_v<torch::nn::Module, Impl>) {
+    static_assert(dependent_false<C>, "modify: a child of Sequential or Parallel is not a module; children are "
+                                      "module handles such as torch::nn::Linear or modify::Add");
+    return false;
+  } else if constexpr (!std::is_base_of_v<torch::detail::ModuleHolderIndicator, M>) {
+    static_assert(dependent_false<C>, "modify: a child is a module object, not a handle; pass torch::nn::Linear(...), "
+                                      "not torch::nn::LinearImpl(...)");
+    return false;
+  } else if constexpr (!has_declared_traits<Impl>()) {
+    static_assert(dependent_false<C>, "modify: a child's module type declares no traits; give it `static constexpr "
+                                      "modify::Traits traits` or use MODIFY_DECLARE_TRAITS");
+    return false;
+  } else {
+    return true;
+  }
+}
+
+template <std::size_t N>
+constexpr bool distinct(const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i)
+    for (std::size_t j = i + 1; j < N; ++j)
+      if (names[i] == names[j]) return false;
+  return true;
+}
+
+// from_children: constructs a container directly from its (unwrapped) child handles.
+struct from_children_t {};
+inline constexpr from_children_t from_children{};
+
+// Container<Derived, Cs...>: the torch::nn::Module that owns the children Cs (each a module handle,
+// or Named<"name", handle>) and registers them under their names.
+template <class Derived, class... Cs>
+class Container : public torch::nn::Module {
+ public:
+  static constexpr bool is_container = true;
+  static constexpr std::size_t size = sizeof...(Cs);
+  using child_types = std::tuple<Cs...>;
+  using children_type = std::tuple<typename child_info<Cs>::module_type...>;
+  // Evaluating this reports each child that is not a module; the bodies below are skipped when it
+  // is false so that the report is the only error.
+  static constexpr bool well_formed = (check_child<Cs>() && ...);
+
+  // names[i]: the name the i-th child is registered under.
+  static constexpr std::array<std::string_view, size> names =
+      []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<std::string_view, size>{child_info<Cs>::template name<I>...};
+      }(std::index_sequence_for<Cs...>{});
+  static_assert(distinct(names), "modify: two children of one container have the same name");
+
+  // The children, as handles sharing their modules with whoever else holds them.
+  children_type child_modules;
+
+  // clone(): a deep copy; the copy's parameters are new tensors with the same values.
+  std::shared_ptr<torch::nn::Module> clone(
+      const c10::optional<torch::Device>& device = c10::nullopt) const override {
+    if constexpr (!well_formed) {
+      return nullptr;
+    } else {
+      auto copies = std::apply(
+          [&](const auto&... child) { return children_type{clone_handle(child, device)...}; }, child_modules);
+      auto copy = std::make_shared<Derived>(from_children, std::move(copies));
+      copy->train(this->is_training());
+      return copy;
+    }
+  }
+
+  void pretty_print(std::ostream& out) const override { out << this->name(); }
+
+ protected:
+  Container(std::string display_name, children_type children)
+      : torch::nn::Module(std::move(display_name)), child_modules(std::move(children)) {
+    if constexpr (well_formed) [this]<std::size_t... I>(std::index_sequence<I...>) {
+      (register_child(std::string(names[I]), std::get<I>(child_modules)), ...);
+    }(std::index_sequence_for<Cs...>{});
+  }
+
+ private:
+  template <class H>
+  void register_child(const std::string& name, const H& child) {
+    if (child.is_empty())
+      throw std::invalid_argument("modify: child '" + name + "' of " + this->name() +
+                                  " is an empty module handle (made from nullptr)");
+    if constexpr (custom_leaf<impl_t<H>>) {
+      if (!child->children().empty())
+        throw std::invalid_argument("modify: child '" + name + "' of " + this->name() +
+                                    " is a custom leaf that registered submodules; leaves cannot hold submodules");
+    }
+    this->register_module(name, child.ptr());
+  }
+
+  template <class H>
+  static H clone_handle(const H& child, const c10::optional<torch::Device>& device) {
+    return H(std::dynamic_pointer_cast<typename H::ContainedType>(child->clone(device)));
+  }
+};
+
+// Constructs the children tuple from the constructor's arguments (Named children unwrapped).
+template <class... Cs>
+auto unwrap_children(Cs&... cs) {
+  return std::tuple<typename child_info<Cs>::module_type...>{child_info<Cs>::module(cs)...};
+}
+
+}  // namespace modify::detail

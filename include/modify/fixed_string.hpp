@@ -1,0 +1,48 @@
+// Compile-time strings: the names of children and the dotted paths given to get<"...">.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+namespace modify {
+
+// FixedString<N>: a string literal usable as a template argument (N counts the trailing '\0').
+template <std::size_t N>
+struct FixedString {
+  char chars[N]{};
+
+  constexpr FixedString() = default;
+  constexpr FixedString(const char (&text)[N]) { std::copy_n(text, N, chars); }
+
+  constexpr std::size_t size() const { return N - 1; }
+  constexpr std::string_view view() const { return {chars, N - 1}; }
+  constexpr operator std::string_view() const { return view(); }
+};
+
+namespace detail {
+
+// fixed_substring<S, Begin, Length>: the characters [Begin, Begin + Length) of S as a FixedString.
+template <FixedString S, std::size_t Begin, std::size_t Length>
+constexpr auto fixed_substring() {
+  FixedString<Length + 1> out;
+  std::copy_n(S.chars + Begin, Length, out.chars);
+  return out;
+}
+
+// index_name<I>: the default name of the I-th child ("0", "1", ...), as PyTorch names them.
+template <std::size_t I>
+inline constexpr auto index_name = [] {
+  constexpr std::size_t digits = [] {
+    std::size_t n = 1;
+    for (std::size_t v = I; v >= 10; v /= 10) ++n;
+    return n;
+  }();
+  FixedString<digits + 1> out;
+  std::size_t v = I;
+  for (std::size_t i = digits; i-- > 0; v /= 10) out.chars[i] = static_cast<char>('0' + v % 10);
+  return out;
+}();
+
+}  // namespace detail
+}  // namespace modify

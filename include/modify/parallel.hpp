@@ -1,0 +1,92 @@
+// Parallel: takes a tuple with one value per child and applies child i to element i.
+#pragma once
+
+#include <memory>
+#include <tuple>
+#include <utility>
+
+#include <torch/nn/pimpl.h>
+
+#include <modify/detail/container.hpp>
+#include <modify/detail/invoke.hpp>
+#include <modify/traits.hpp>
+
+namespace modify {
+
+namespace detail {
+// check_parallel_input<Branches, X>(): a Parallel of `Branches` children can take an X. On a size
+// mismatch GCC adds "the comparison reduces to '(values == branches)'" under the message.
+template <std::size_t Branches, class X>
+constexpr bool check_parallel_input() {
+  if constexpr (poisoned<X>) {
+    return false;
+  } else if constexpr (!Value<X>) {
+    static_assert(Value<X>, "modify: a Parallel receives something that is not a value; values are torch::Tensor "
+                            "or std::tuple of values");
+    return false;
+  } else if constexpr (TensorValue<X>) {
+    static_assert(!TensorValue<X>, "modify: a Parallel receives a single tensor; it takes a tuple with one value "
+                                   "per branch (use modify::Copy<N> to make one)");
+    return false;
+  } else {
+    constexpr std::size_t values_received = tuple_arity_v<X>;
+    static_assert(values_received == Branches,
+                  "modify: a Parallel receives a tuple whose size differs from its number of branches");
+    return values_received == Branches;
+  }
+}
+
+template <std::size_t N>
+constexpr Traits parallel_traits(const std::array<Traits, N>& children) {
+  return {arity_of_tuple(N), any_params(children), all_linear(children), common_kind(children)};
+}
+}  // namespace detail
+
+// ParallelImpl<Cs...>: the module behind Parallel. Output: the tuple of its children's outputs.
+// Traits: Binary for 2 branches, Ternary for 3, TupleArg otherwise; Param if any child is; Linear
+// if all are; the kind all share.
+template <class... Cs>
+class ParallelImpl : public detail::Container<ParallelImpl<Cs...>, Cs...> {
+  static_assert(sizeof...(Cs) > 0, "modify: an empty Parallel has no branches");
+  using Base = detail::Container<ParallelImpl<Cs...>, Cs...>;
+
+ public:
+  static constexpr Traits traits = detail::parallel_traits(std::array<Traits, sizeof...(Cs)>{traits_of<Cs>...});
+
+  explicit ParallelImpl(Cs... children) : Base("modify::Parallel", detail::unwrap_children(children...)) {}
+  ParallelImpl(detail::from_children_t, typename Base::children_type children)
+      : Base("modify::Parallel", std::move(children)) {}
+
+  template <class X>
+  auto forward(const X& x) {
+    if constexpr (!detail::check_parallel_input<sizeof...(Cs), X>()) {
+      return detail::Invalid{};
+    } else {
+      return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        // Braced initialisation runs the branches left to right.
+        return std::tuple<decltype(detail::call_child<I>(*this, std::get<I>(x)))...>{
+            detail::call_child<I>(*this, std::get<I>(x))...};
+      }(std::index_sequence_for<Cs...>{});
+    }
+  }
+};
+
+// Parallel<Cs...>: a shared handle to a ParallelImpl, built like Sequential:
+//   modify::Parallel(modify::Identity(), block)
+template <class... Cs>
+class Parallel : public torch::nn::ModuleHolder<ParallelImpl<Cs...>> {
+  using Holder = torch::nn::ModuleHolder<ParallelImpl<Cs...>>;
+
+ public:
+  explicit Parallel(Cs... children) : Holder(std::make_shared<ParallelImpl<Cs...>>(std::move(children)...)) {}
+  /* implicit */ Parallel(std::shared_ptr<ParallelImpl<Cs...>> impl) : Holder(std::move(impl)) {}
+  /* implicit */ Parallel(std::nullptr_t) : Holder(nullptr) {}
+
+  // model(x): model->forward(x). (ModuleHolder's own operator() cannot see a template forward.)
+  template <class X>
+  auto operator()(const X& x) {
+    return this->get()->forward(x);
+  }
+};
+
+}  // namespace modify

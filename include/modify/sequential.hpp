@@ -1,0 +1,84 @@
+// Sequential: passes its input through its children in order; a model's main way to compose.
+#pragma once
+
+#include <memory>
+#include <utility>
+
+#include <torch/nn/pimpl.h>
+
+#include <modify/detail/container.hpp>
+#include <modify/detail/invoke.hpp>
+#include <modify/traits.hpp>
+
+namespace modify {
+
+namespace detail {
+// Chain<V> | Step<I, C>: applies child I of C to the value in the chain. Sequential's forward is a
+// fold over these, so the instantiations stay flat (no recursion through the children) and a
+// compile error inside one child shows a short "required from" trail.
+template <class V>
+struct Chain {
+  V value;
+};
+template <std::size_t I, class C>
+struct Step {
+  C& container;
+};
+template <class V, std::size_t I, class C>
+auto operator|(Chain<V>&& in, Step<I, C> step) {
+  return Chain<decltype(call_child<I>(step.container, in.value))>{call_child<I>(step.container, in.value)};
+}
+
+template <std::size_t N>
+constexpr Traits sequential_traits(const std::array<Traits, N>& children) {
+  if constexpr (N == 0) return Traits{};
+  else return {children[0].arity, any_params(children), all_linear(children), common_kind(children)};
+}
+}  // namespace detail
+
+// SequentialImpl<Cs...>: the module behind Sequential. Its input is its first child's input.
+// Traits: the first child's arity; Param if any child is; Linear if all are; the kind all share.
+template <class... Cs>
+class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
+  static_assert(sizeof...(Cs) > 0,
+                "modify: an empty Sequential has no children; use modify::Identity for a model that returns its input");
+  using Base = detail::Container<SequentialImpl<Cs...>, Cs...>;
+
+ public:
+  static constexpr Traits traits = detail::sequential_traits(std::array<Traits, sizeof...(Cs)>{traits_of<Cs>...});
+
+  explicit SequentialImpl(Cs... children) : Base("modify::Sequential", detail::unwrap_children(children...)) {}
+  SequentialImpl(detail::from_children_t, typename Base::children_type children)
+      : Base("modify::Sequential", std::move(children)) {}
+
+  // forward(x): the last child's output; its type follows from x's type at compile time.
+  template <class X>
+  auto forward(const X& x) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (detail::Chain<const X&>{x} | ... | detail::Step<I, SequentialImpl>{*this}).value;
+    }(std::index_sequence_for<Cs...>{});
+  }
+};
+
+// Sequential<Cs...>: a shared handle to a SequentialImpl (copies share the module and its
+// parameters; modify::clone makes a deep copy). Built by class template argument deduction:
+//   modify::Sequential(torch::nn::Linear(4, 8), torch::nn::ReLU(), modify::named<"out">(torch::nn::Linear(8, 1)))
+// Note: Sequential(s) with s a Sequential copies the handle, as with std::tuple; nest one
+// Sequential alone in another by naming the type: Sequential<decltype(s)>(s).
+template <class... Cs>
+class Sequential : public torch::nn::ModuleHolder<SequentialImpl<Cs...>> {
+  using Holder = torch::nn::ModuleHolder<SequentialImpl<Cs...>>;
+
+ public:
+  explicit Sequential(Cs... children) : Holder(std::make_shared<SequentialImpl<Cs...>>(std::move(children)...)) {}
+  /* implicit */ Sequential(std::shared_ptr<SequentialImpl<Cs...>> impl) : Holder(std::move(impl)) {}
+  /* implicit */ Sequential(std::nullptr_t) : Holder(nullptr) {}
+
+  // model(x): model->forward(x). (ModuleHolder's own operator() cannot see a template forward.)
+  template <class X>
+  auto operator()(const X& x) {
+    return this->get()->forward(x);
+  }
+};
+
+}  // namespace modify
