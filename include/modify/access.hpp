@@ -62,7 +62,7 @@ decltype(auto) get(M&& model) {
     static_assert(index < Impl::size, "modify: get<\"path\">: a container on the path has no child of that name");
     if constexpr (index == Impl::size) return detail::Invalid{};
     else if constexpr (dot == std::string_view::npos) return (std::get<index>(model->child_modules));
-    else return get<detail::fixed_substring<Path, dot + 1, path.size() - dot - 1>()>(std::get<index>(model->child_modules));
+    else return modify::get<detail::fixed_substring<Path, dot + 1, path.size() - dot - 1>()>(std::get<index>(model->child_modules));
   }
 }
 
@@ -73,7 +73,7 @@ void visit(H& module, const std::string& path, F& f, bool leaves_only) {
   if constexpr (container<Impl>) {
     if (!leaves_only) f(std::string_view(path), module);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (visit(std::get<I>(module->child_modules),
+      (detail::visit(std::get<I>(module->child_modules),
              path.empty() ? std::string(Impl::names[I]) : path + '.' + std::string(Impl::names[I]), f, leaves_only),
        ...);
     }(std::make_index_sequence<Impl::size>{});

@@ -15,6 +15,14 @@ namespace modify {
 namespace detail {
 template <class... T>
 inline constexpr bool dependent_false = false;
+
+// What Leaf::register_module returns: it converts to any handle, so that
+// `inner = register_module("inner", ...)` reports the static_assert there and nothing else. It is
+// never defined: every call that yields one has already failed to compile.
+struct NoSubmodule {
+  template <class T>
+  operator T() const;
+};
 }
 
 // Leaf<Derived>: derive your module from it (CRTP), declare `static constexpr modify::Traits traits`
@@ -51,12 +59,14 @@ class Leaf : public torch::nn::Cloneable<Derived> {
   Leaf() = default;
 
   // Hides torch::nn::Module::register_module: a leaf with a submodule would be a container that
-  // Sequential/Parallel and the transforms cannot see into.
+  // Sequential/Parallel and the transforms cannot see into. The deduced return type makes the
+  // static_assert fire at the call, before the caller uses the result.
   template <class... Args>
-  void register_module(Args&&...) {
+  auto register_module(Args&&...) {
     static_assert(detail::dependent_false<Args...>,
                   "modify: a custom leaf cannot hold submodules; compose modules with modify::Sequential and "
                   "modify::Parallel instead");
+    return detail::NoSubmodule{};
   }
 };
 

@@ -78,6 +78,9 @@ class Parallel : public torch::nn::ModuleHolder<ParallelImpl<Cs...>> {
   using Holder = torch::nn::ModuleHolder<ParallelImpl<Cs...>>;
 
  public:
+  // Naming the traits instantiates the Impl, and with it the checks of the children.
+  static constexpr Traits traits = ParallelImpl<Cs...>::traits;
+
   explicit Parallel(Cs... children) : Holder(std::make_shared<ParallelImpl<Cs...>>(std::move(children)...)) {}
   /* implicit */ Parallel(std::shared_ptr<ParallelImpl<Cs...>> impl) : Holder(std::move(impl)) {}
   /* implicit */ Parallel(std::nullptr_t) : Holder(nullptr) {}

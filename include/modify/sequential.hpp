@@ -70,6 +70,9 @@ class Sequential : public torch::nn::ModuleHolder<SequentialImpl<Cs...>> {
   using Holder = torch::nn::ModuleHolder<SequentialImpl<Cs...>>;
 
  public:
+  // Naming the traits instantiates the Impl, and with it the checks of the children.
+  static constexpr Traits traits = SequentialImpl<Cs...>::traits;
+
   explicit Sequential(Cs... children) : Holder(std::make_shared<SequentialImpl<Cs...>>(std::move(children)...)) {}
   /* implicit */ Sequential(std::shared_ptr<SequentialImpl<Cs...>> impl) : Holder(std::move(impl)) {}
   /* implicit */ Sequential(std::nullptr_t) : Holder(nullptr) {}

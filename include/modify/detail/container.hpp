@@ -63,9 +63,10 @@ class Container : public torch::nn::Module {
   static constexpr std::size_t size = sizeof...(Cs);
   using child_types = std::tuple<Cs...>;
   using children_type = std::tuple<typename child_info<Cs>::module_type...>;
-  // Evaluating this reports each child that is not a module; the bodies below are skipped when it
-  // is false so that the report is the only error.
-  static constexpr bool well_formed = (check_child<Cs>() && ...);
+  // Reports each child that is not a module as soon as the class is instantiated (a static
+  // member's type is instantiated with the class, before any forward is deduced); the bodies
+  // below are skipped when it is false so that the report is the only error.
+  static constexpr std::bool_constant<(check_child<Cs>() && ...)> well_formed{};
 
   // names[i]: the name the i-th child is registered under.
   static constexpr std::array<std::string_view, size> names =

@@ -58,10 +58,10 @@ template <class H, class... Xs>
 inline constexpr bool takes_spread<H, std::tuple<Xs...>> =
     requires(H& module, const Xs&... xs) { module->forward(xs...); };
 
-// invoke(module, x): module's forward on x (a tuple is spread over forward's parameters when the
+// invoke_module(module, x): module's forward on x (a tuple is spread over forward's parameters when the
 // module takes them one by one, as torch::nn::Bilinear does).
 template <class H, class X>
-auto invoke(H& module, const X& x) {
+auto invoke_module(H& module, const X& x) {
   using Impl = impl_t<H>;
   if constexpr (!Module<H> || !std::is_base_of_v<torch::detail::ModuleHolderIndicator, H>) {
     return Invalid{};  // already reported where the container was declared
@@ -86,11 +86,11 @@ auto call_child(Container& container, const X& x) {
   if constexpr (poisoned<X>) {
     return Invalid{};
   } else {
-    using Result = decltype(invoke(child, x));
+    using Result = decltype(detail::invoke_module(child, x));
     static_assert(Value<Result> || poisoned<Result>,
                   "modify: a module's forward returns something that is not a value (a tensor or a tuple of values)");
     try {
-      return invoke(child, x);
+      return detail::invoke_module(child, x);
     } catch (...) {
       rethrow_in(Container::names[I], *child, x);
     }

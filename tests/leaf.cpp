@@ -1,0 +1,79 @@
+// Tests for modify/leaf.hpp: writing custom leaf modules with parameters, traits, clone, printing.
+#include <modify/modify.hpp>
+
+#include <doctest/doctest.h>
+#include <torch/torch.h>
+
+#include <sstream>
+
+namespace {
+
+// A learned per-feature scale: the example of leaf.hpp's comment.
+struct ScaleImpl : modify::Leaf<ScaleImpl> {
+  static constexpr modify::Traits traits{modify::Arity::unary, modify::Params::some, modify::Linearity::linear,
+                                         modify::Kind::elementwise};
+  explicit ScaleImpl(int64_t features) : features(features) { reset(); }
+  void reset() override { scale = register_parameter("scale", torch::full({features}, 2.0)); }
+  torch::Tensor forward(const torch::Tensor& x) { return x * scale; }
+  int64_t features;
+  torch::Tensor scale;
+};
+TORCH_MODULE(Scale);
+
+// A leaf whose forward is a template: modify calls it with the input's static type.
+struct SwapImpl : modify::Leaf<SwapImpl> {
+  static constexpr modify::Traits traits{modify::Arity::binary, modify::Params::none, modify::Linearity::linear,
+                                         modify::Kind::restructure};
+  template <class A, class B>
+  std::tuple<B, A> forward(const std::tuple<A, B>& x) {
+    return {std::get<1>(x), std::get<0>(x)};
+  }
+};
+TORCH_MODULE(Swap);
+
+// Bypasses the compile-time guard to register a submodule: caught when the model is built.
+struct SneakyImpl : modify::Leaf<SneakyImpl> {
+  static constexpr modify::Traits traits{};
+  SneakyImpl() { torch::nn::Module::register_module("inner", torch::nn::Linear(2, 2)); }
+  torch::Tensor forward(const torch::Tensor& x) { return x; }
+};
+TORCH_MODULE(Sneaky);
+
+}  // namespace
+
+TEST_CASE("a custom leaf with a parameter works in a model") {
+  auto model = modify::Sequential(torch::nn::Linear(3, 3), modify::named<"scale">(Scale(3)));
+  static_assert(modify::trait::Param<Scale> && modify::trait::Linear<Scale> && modify::trait::Elementwise<Scale>);
+  static_assert(modify::trait::Param<decltype(model)> && modify::trait::Linear<decltype(model)>);
+  auto x = torch::randn({2, 3});
+  CHECK(torch::allclose(model(x), 2 * modify::get<0>(model)(x)));
+  CHECK(model->named_parameters().contains("scale.scale"));
+}
+
+TEST_CASE("a custom leaf clones through Cloneable, with its own parameters") {
+  auto scale = Scale(4);
+  auto copy = modify::clone(scale);
+  CHECK(torch::equal(copy->scale, scale->scale));
+  CHECK_FALSE(copy->scale.is_same(scale->scale));
+  CHECK(copy->features == 4);
+}
+
+TEST_CASE("a template forward gets the exact tuple type") {
+  auto model = modify::Sequential(modify::Copy<2>(), modify::Parallel(torch::nn::Identity(), modify::Copy<2>()), Swap());
+  auto out = model(torch::ones({1}));
+  static_assert(
+      std::is_same_v<decltype(out), std::tuple<std::tuple<torch::Tensor, torch::Tensor>, torch::Tensor>>);
+  CHECK(std::get<1>(out).item<float>() == 1);
+}
+
+TEST_CASE("a leaf prints its name without Impl") {
+  std::ostringstream out;
+  out << Scale(2);
+  CHECK(out.str().find("Scale()") != std::string::npos);
+  CHECK(out.str().find("Impl") == std::string::npos);
+}
+
+TEST_CASE("a leaf that sneaks a submodule in is rejected when the model is built") {
+  CHECK_THROWS_WITH_AS(modify::Sequential{Sneaky()}, doctest::Contains("leaves cannot hold submodules"),
+                       std::invalid_argument);
+}
