@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages modify needs, if any is missing (safe to run again).
+set -euo pipefail
+
+packages=(
+  g++ meson ninja-build pkg-config cmake python3  # toolchain; Meson finds LibTorch through its CMake package
+  libtorch-dev libopenblas0-pthread              # LibTorch, and OpenBLAS so its matrix products are fast
+  libboost-dev doctest-dev libbenchmark-dev      # Boost.Hana/MP11, tests, benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "modify setup: these Debian packages are missing: ${missing[*]}" >&2
+  echo "modify setup: installing them needs root; run:  sudo bash scripts/setup.sh" >&2
+  exit 1
+fi
+echo "modify setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
