@@ -30,6 +30,38 @@ constexpr auto fixed_substring() {
   return out;
 }
 
+// join_path<Prefix, Name>(): "Prefix.Name", or Name when Prefix is empty.
+template <FixedString Prefix, FixedString Name>
+constexpr auto join_path() {
+  if constexpr (Prefix.size() == 0) {
+    return Name;
+  } else {
+    FixedString<Prefix.size() + Name.size() + 2> out;
+    std::copy_n(Prefix.chars, Prefix.size(), out.chars);
+    out.chars[Prefix.size()] = '.';
+    std::copy_n(Name.chars, Name.size(), out.chars + Prefix.size() + 1);
+    return out;
+  }
+}
+
+// glob_match(pattern, text): '*' matches any run of characters (dots included), '?' any one.
+constexpr bool glob_match(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p, ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++, resume = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1, t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
 // index_name<I>: the default name of the I-th child ("0", "1", ...), as PyTorch names them.
 template <std::size_t I>
 inline constexpr auto index_name = [] {

@@ -31,18 +31,28 @@ Named<Name, std::remove_cvref_t<M>> named(M&& module) {
 }
 
 namespace detail {
+// child_info<C>: how a container sees its child type C: the module handle, its name at position
+// I, and the child type that keeps the name for another module R (used by transforms).
 template <class C>
 struct child_info {  // an unnamed child: named by its position
   using module_type = C;
   template <std::size_t I>
-  static constexpr std::string_view name = index_name<I>.view();
+  static constexpr auto fixed_name = index_name<I>;
+  template <std::size_t I>
+  static constexpr std::string_view name = fixed_name<I>.view();
+  template <class R>
+  using rebind = R;
   static C& module(C& c) { return c; }
 };
 template <FixedString Name, class M>
 struct child_info<Named<Name, M>> {
   using module_type = M;
   template <std::size_t I>
+  static constexpr auto fixed_name = Name;
+  template <std::size_t I>
   static constexpr std::string_view name = Name.view();
+  template <class R>
+  using rebind = Named<Name, R>;
   static M& module(Named<Name, M>& c) { return c.module; }
 };
 }  // namespace detail

@@ -42,6 +42,9 @@ constexpr Traits parallel_traits(const std::array<Traits, N>& children) {
 }
 }  // namespace detail
 
+template <class... Cs>
+class Parallel;
+
 // ParallelImpl<Cs...>: the module behind Parallel. Output: the tuple of its children's outputs.
 // Traits: Binary for 2 branches, Ternary for 3, TupleArg otherwise; Param if any child is; Linear
 // if all are; the kind all share.
@@ -54,8 +57,12 @@ class ParallelImpl : public detail::Container<ParallelImpl<Cs...>, Cs...> {
   static constexpr Traits traits = detail::parallel_traits(std::array<Traits, sizeof...(Cs)>{traits_of<Cs>...});
 
   explicit ParallelImpl(Cs... children) : Base("modify::Parallel", detail::unwrap_children(children...)) {}
-  ParallelImpl(detail::from_children_t, typename Base::children_type children)
-      : Base("modify::Parallel", std::move(children)) {}
+  ParallelImpl(detail::from_children_t, typename Base::children_type children, bool training = true)
+      : Base("modify::Parallel", std::move(children), training) {}
+
+  // rebind<Ns...>: the handle of a Parallel of other children (used by transforms).
+  template <class... Ns>
+  using rebind = Parallel<Ns...>;
 
   template <class X>
   auto forward(const X& x) {

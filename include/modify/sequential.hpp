@@ -36,6 +36,9 @@ constexpr Traits sequential_traits(const std::array<Traits, N>& children) {
 }
 }  // namespace detail
 
+template <class... Cs>
+class Sequential;
+
 // SequentialImpl<Cs...>: the module behind Sequential. Its input is its first child's input.
 // Traits: the first child's arity; Param if any child is; Linear if all are; the kind all share.
 template <class... Cs>
@@ -48,8 +51,12 @@ class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
   static constexpr Traits traits = detail::sequential_traits(std::array<Traits, sizeof...(Cs)>{traits_of<Cs>...});
 
   explicit SequentialImpl(Cs... children) : Base("modify::Sequential", detail::unwrap_children(children...)) {}
-  SequentialImpl(detail::from_children_t, typename Base::children_type children)
-      : Base("modify::Sequential", std::move(children)) {}
+  SequentialImpl(detail::from_children_t, typename Base::children_type children, bool training = true)
+      : Base("modify::Sequential", std::move(children), training) {}
+
+  // rebind<Ns...>: the handle of a Sequential of other children (used by transforms).
+  template <class... Ns>
+  using rebind = Sequential<Ns...>;
 
   // forward(x): the last child's output; its type follows from x's type at compile time.
   template <class X>

@@ -86,17 +86,18 @@ class Container : public torch::nn::Module {
     } else {
       auto copies = std::apply(
           [&](const auto&... child) { return children_type{clone_handle(child, device)...}; }, child_modules);
-      auto copy = std::make_shared<Derived>(from_children, std::move(copies));
-      copy->train(this->is_training());
-      return copy;
+      return std::make_shared<Derived>(from_children, std::move(copies), this->is_training());
     }
   }
 
   void pretty_print(std::ostream& out) const override { out << this->name(); }
 
  protected:
-  Container(std::string display_name, children_type children)
+  // training: the container's own mode, set before its children are registered so that they
+  // (possibly shared with another model) keep theirs.
+  Container(std::string display_name, children_type children, bool training = true)
       : torch::nn::Module(std::move(display_name)), child_modules(std::move(children)) {
+    if (!training) torch::nn::Module::train(false);
     if constexpr (well_formed) [this]<std::size_t... I>(std::index_sequence<I...>) {
       (register_child(std::string(names[I]), std::get<I>(child_modules)), ...);
     }(std::index_sequence_for<Cs...>{});

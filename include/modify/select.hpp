@@ -1,0 +1,90 @@
+// Selectors: which modules of a model a transform acts on, decided at compile time from each
+// module's type, traits, dotted path and position.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include <modify/detail/invoke.hpp>
+#include <modify/fixed_string.hpp>
+#include <modify/traits.hpp>
+
+namespace modify::select {
+
+// Where<Pred>: selects the modules M (at dotted path Path, position Index in their parent) for
+// which Pred.template operator()<M, Path, Index>() is true. Every selector below is one, and they
+// combine with &&, || and !. The root has the empty path and Index npos.
+template <auto Pred>
+struct Where {
+  template <class M, FixedString Path, std::size_t Index>
+  static constexpr bool matches() {
+    return Pred.template operator()<M, Path, Index>();
+  }
+};
+
+
+template <auto A, auto B>
+constexpr auto operator&&(Where<A>, Where<B>) {
+  return Where<[]<class M, FixedString P, std::size_t I>() { return A.template operator()<M, P, I>() && B.template operator()<M, P, I>(); }>{};
+}
+template <auto A, auto B>
+constexpr auto operator||(Where<A>, Where<B>) {
+  return Where<[]<class M, FixedString P, std::size_t I>() { return A.template operator()<M, P, I>() || B.template operator()<M, P, I>(); }>{};
+}
+template <auto A>
+constexpr auto operator!(Where<A>) {
+  return Where<[]<class M, FixedString P, std::size_t I>() { return !A.template operator()<M, P, I>(); }>{};
+}
+
+// where<[]<class M>() { return ...; }>: a selector from a predicate on the module type alone.
+template <auto Pred>
+inline constexpr Where<[]<class M, FixedString, std::size_t>() { return Pred.template operator()<M>(); }> where{};
+
+// type<T>: modules of type T (a handle or its Impl), e.g. select::type<torch::nn::GELU>.
+template <class T>
+inline constexpr auto type = where<[]<class M>() { return std::is_same_v<detail::impl_t<M>, detail::impl_t<T>>; }>;
+
+// leaf / container: leaves, or Sequential/Parallel.
+inline constexpr auto leaf = where<[]<class M>() { return !detail::container<detail::impl_t<M>>; }>;
+inline constexpr auto container = where<[]<class M>() { return detail::container<detail::impl_t<M>>; }>;
+inline constexpr auto all = leaf || container;
+
+// Trait selectors pick leaves only: a container of Linear modules is Linear too, but replacing it
+// whole is rarely what "every Linear module" means. Combine with `container` to say otherwise.
+inline constexpr auto param = where<[]<class M>() { return trait::Param<M> && !detail::container<detail::impl_t<M>>; }>;
+inline constexpr auto param_free = where<[]<class M>() { return trait::ParamFree<M> && !detail::container<detail::impl_t<M>>; }>;
+inline constexpr auto linear = where<[]<class M>() { return trait::Linear<M> && !detail::container<detail::impl_t<M>>; }>;
+inline constexpr auto nonlinear = where<[]<class M>() { return trait::NonLinear<M> && !detail::container<detail::impl_t<M>>; }>;
+inline constexpr auto elementwise = where<[]<class M>() { return trait::Elementwise<M> && !detail::container<detail::impl_t<M>>; }>;
+inline constexpr auto restructure = where<[]<class M>() { return trait::Restructure<M> && !detail::container<detail::impl_t<M>>; }>;
+inline constexpr auto identity = where<[]<class M>() { return trait::Identity<M> && !detail::container<detail::impl_t<M>>; }>;
+
+// path<"1.mlp.c_fc">: the module at exactly that dotted path.
+template <FixedString P>
+inline constexpr Where<[]<class, FixedString Path, std::size_t>() { return Path.view() == P.view(); }> path{};
+
+// under<"transformer.h">: the module at that path and everything below it.
+template <FixedString P>
+inline constexpr Where<[]<class, FixedString Path, std::size_t>() {
+  return Path.view() == P.view() ||
+         (Path.size() > P.size() && Path.view().starts_with(P.view()) && Path.view()[P.size()] == '.');
+}> under{};
+
+// glob<"*.c_attn">: paths matching a pattern; '*' matches any characters (dots too), '?' one.
+template <FixedString Pattern>
+inline constexpr Where<[]<class, FixedString Path, std::size_t>() { return detail::glob_match(Pattern.view(), Path.view()); }> glob{};
+
+// name<"c_fc">: modules whose own name (the last path component) is exactly that.
+template <FixedString N>
+inline constexpr Where<[]<class, FixedString Path, std::size_t>() {
+  const std::string_view p = Path.view();
+  const std::size_t dot = p.rfind('.');
+  return (dot == std::string_view::npos ? p : p.substr(dot + 1)) == N.view();
+}> name{};
+
+// index<I>: modules at position I within their parent (named or not).
+template <std::size_t I>
+inline constexpr Where<[]<class, FixedString, std::size_t Index>() { return Index == I; }> index{};
+
+}  // namespace modify::select
