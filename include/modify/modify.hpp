@@ -4,6 +4,7 @@
 #include <modify/access.hpp>
 #include <modify/clone.hpp>
 #include <modify/errors.hpp>
+#include <modify/holder.hpp>
 #include <modify/fixed_string.hpp>
 #include <modify/leaf.hpp>
 #include <modify/named.hpp>

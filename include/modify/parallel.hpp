@@ -9,6 +9,7 @@
 
 #include <modify/detail/container.hpp>
 #include <modify/detail/invoke.hpp>
+#include <modify/holder.hpp>
 #include <modify/traits.hpp>
 
 namespace modify {
@@ -81,22 +82,16 @@ class ParallelImpl : public detail::Container<ParallelImpl<Cs...>, Cs...> {
 // Parallel<Cs...>: a shared handle to a ParallelImpl, built like Sequential:
 //   modify::Parallel(modify::Identity(), block)
 template <class... Cs>
-class Parallel : public torch::nn::ModuleHolder<ParallelImpl<Cs...>> {
-  using Holder = torch::nn::ModuleHolder<ParallelImpl<Cs...>>;
+class Parallel : public Holder<ParallelImpl<Cs...>> {
+  using Base = Holder<ParallelImpl<Cs...>>;
 
  public:
   // Naming the traits instantiates the Impl, and with it the checks of the children.
   static constexpr Traits traits = ParallelImpl<Cs...>::traits;
 
-  explicit Parallel(Cs... children) : Holder(std::make_shared<ParallelImpl<Cs...>>(std::move(children)...)) {}
-  /* implicit */ Parallel(std::shared_ptr<ParallelImpl<Cs...>> impl) : Holder(std::move(impl)) {}
-  /* implicit */ Parallel(std::nullptr_t) : Holder(nullptr) {}
-
-  // model(x): model->forward(x). (ModuleHolder's own operator() cannot see a template forward.)
-  template <class X>
-  auto operator()(const X& x) {
-    return this->get()->forward(x);
-  }
+  explicit Parallel(Cs... children) : Base(std::make_shared<ParallelImpl<Cs...>>(std::move(children)...)) {}
+  /* implicit */ Parallel(std::shared_ptr<ParallelImpl<Cs...>> impl) : Base(std::move(impl)) {}
+  /* implicit */ Parallel(std::nullptr_t) : Base(nullptr) {}
 };
 
 }  // namespace modify

@@ -41,9 +41,28 @@ constexpr auto operator!(Where<A>) {
 template <auto Pred>
 inline constexpr Where<[]<class M, FixedString, std::size_t>() { return Pred.template operator()<M>(); }> where{};
 
-// type<T>: modules of type T (a handle or its Impl), e.g. select::type<torch::nn::GELU>.
+}  // namespace modify::select
+
+namespace modify::detail {
+// underlying_t<M>: the module type inside transform wrappers (Frozen, LoRA), which declare
+// `using wrapped_type = H`; M's Impl for any other module.
+template <class M>
+struct underlying {
+  using type = impl_t<M>;
+};
+template <class M>
+  requires requires { typename impl_t<M>::wrapped_type; }
+struct underlying<M> : underlying<typename impl_t<M>::wrapped_type> {};
+template <class M>
+using underlying_t = typename underlying<M>::type;
+}  // namespace modify::detail
+
+namespace modify::select {
+
+// type<T>: modules of type T (a handle or its Impl), e.g. select::type<torch::nn::GELU>; also T
+// inside a Frozen or LoRA wrapper, so a selection still finds the layers of an adapted model.
 template <class T>
-inline constexpr auto type = where<[]<class M>() { return std::is_same_v<detail::impl_t<M>, detail::impl_t<T>>; }>;
+inline constexpr auto type = where<[]<class M>() { return std::is_same_v<detail::underlying_t<M>, detail::impl_t<T>>; }>;
 
 // leaf / container: leaves, or Sequential/Parallel.
 inline constexpr auto leaf = where<[]<class M>() { return !detail::container<detail::impl_t<M>>; }>;

@@ -8,6 +8,7 @@
 
 #include <modify/detail/container.hpp>
 #include <modify/detail/invoke.hpp>
+#include <modify/holder.hpp>
 #include <modify/traits.hpp>
 
 namespace modify {
@@ -73,22 +74,16 @@ class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
 // Note: Sequential(s) with s a Sequential copies the handle, as with std::tuple; nest one
 // Sequential alone in another by naming the type: Sequential<decltype(s)>(s).
 template <class... Cs>
-class Sequential : public torch::nn::ModuleHolder<SequentialImpl<Cs...>> {
-  using Holder = torch::nn::ModuleHolder<SequentialImpl<Cs...>>;
+class Sequential : public Holder<SequentialImpl<Cs...>> {
+  using Base = Holder<SequentialImpl<Cs...>>;
 
  public:
   // Naming the traits instantiates the Impl, and with it the checks of the children.
   static constexpr Traits traits = SequentialImpl<Cs...>::traits;
 
-  explicit Sequential(Cs... children) : Holder(std::make_shared<SequentialImpl<Cs...>>(std::move(children)...)) {}
-  /* implicit */ Sequential(std::shared_ptr<SequentialImpl<Cs...>> impl) : Holder(std::move(impl)) {}
-  /* implicit */ Sequential(std::nullptr_t) : Holder(nullptr) {}
-
-  // model(x): model->forward(x). (ModuleHolder's own operator() cannot see a template forward.)
-  template <class X>
-  auto operator()(const X& x) {
-    return this->get()->forward(x);
-  }
+  explicit Sequential(Cs... children) : Base(std::make_shared<SequentialImpl<Cs...>>(std::move(children)...)) {}
+  /* implicit */ Sequential(std::shared_ptr<SequentialImpl<Cs...>> impl) : Base(std::move(impl)) {}
+  /* implicit */ Sequential(std::nullptr_t) : Base(nullptr) {}
 };
 
 }  // namespace modify

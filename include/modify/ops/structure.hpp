@@ -51,9 +51,7 @@ struct CopyImpl : Leaf<CopyImpl<N>> {
 
 // Copy<N>: the handle of CopyImpl<N>; Copy<2>() makes one.
 template <std::size_t N>
-class Copy : public torch::nn::ModuleHolder<CopyImpl<N>> {
-  static_assert(N > 0, "modify: Copy<0> makes no copies; Copy<N> needs N >= 1");
-
+class Copy : public torch::nn::ModuleHolder<CopyImpl<N>> {  // CopyImpl<N> checks N
  public:
   using torch::nn::ModuleHolder<CopyImpl<N>>::ModuleHolder;
 };

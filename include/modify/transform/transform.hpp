@@ -16,14 +16,16 @@
 
 namespace modify {
 
-// PathOf<Path>: the compile-time dotted path of the module a replacement is called for.
-template <FixedString Path>
+inline constexpr std::size_t root_index = static_cast<std::size_t>(-1);
+
+// PathOf<Path, Index>: where the module a replacement is called for sits: its compile-time
+// dotted path and its position in its parent (root_index for the model itself).
+template <FixedString Path, std::size_t Index = root_index>
 struct PathOf {
   static constexpr FixedString path = Path;
+  static constexpr std::size_t index = Index;
   constexpr operator std::string_view() const { return Path.view(); }
 };
-
-inline constexpr std::size_t root_index = static_cast<std::size_t>(-1);
 
 namespace detail {
 
@@ -50,9 +52,9 @@ constexpr std::size_t count_matches() {
   }
 }
 
-template <FixedString Path, class F, class H>
+template <FixedString Path, std::size_t Index, class F, class H>
 auto call_replace(F& replace, const H& module) {
-  if constexpr (std::is_invocable_v<F&, const H&, PathOf<Path>>) return replace(module, PathOf<Path>{});
+  if constexpr (std::is_invocable_v<F&, const H&, PathOf<Path, Index>>) return replace(module, PathOf<Path, Index>{});
   else return replace(module);
 }
 
@@ -62,10 +64,10 @@ template <class S, FixedString Path, std::size_t Index, class H, class F>
 auto rebuild(const H& module, F& replace) {
   using Impl = impl_t<H>;
   if constexpr (S::template matches<H, Path, Index>()) {
-    using R = decltype(call_replace<Path>(replace, module));
+    using R = decltype(call_replace<Path, Index>(replace, module));
     static_assert(Module<R> && std::is_base_of_v<torch::detail::ModuleHolderIndicator, R>,
                   "modify: a transform's replacement must return a module handle with declared traits");
-    return call_replace<Path>(replace, module);
+    return call_replace<Path, Index>(replace, module);
   } else if constexpr (!container<Impl> || count_matches<S, H, Path, Index>() == 0) {
     return module;
   } else {
