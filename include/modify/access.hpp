@@ -54,7 +54,7 @@ template <FixedString Path, class M>
 decltype(auto) get(M&& model) {
   using Impl = detail::impl_t<M>;
   constexpr std::string_view path = Path.view();
-  constexpr std::size_t dot = path.find('.');
+  constexpr std::size_t dot = detail::find_char(path, '.');
   if constexpr (!detail::check_has_children<Impl>()) {
     return detail::Invalid{};
   } else {

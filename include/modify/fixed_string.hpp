@@ -30,6 +30,19 @@ constexpr auto fixed_substring() {
   return out;
 }
 
+// find_char / rfind_char: string_view::find and rfind for constant evaluation. (GCC 12 under
+// -fsanitize=undefined cannot constant-evaluate string_view::find on a template argument's chars.)
+constexpr std::size_t find_char(std::string_view s, char c) {
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (s[i] == c) return i;
+  return std::string_view::npos;
+}
+constexpr std::size_t rfind_char(std::string_view s, char c) {
+  for (std::size_t i = s.size(); i-- > 0;)
+    if (s[i] == c) return i;
+  return std::string_view::npos;
+}
+
 // join_path<Prefix, Name>(): "Prefix.Name", or Name when Prefix is empty.
 template <FixedString Prefix, FixedString Name>
 constexpr auto join_path() {

@@ -9,7 +9,7 @@ namespace modify {
 
 namespace detail {
 constexpr bool valid_child_name(std::string_view name) {
-  return !name.empty() && name.find('.') == std::string_view::npos;
+  return !name.empty() && find_char(name, '.') == std::string_view::npos;
 }
 }  // namespace detail
 

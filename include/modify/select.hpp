@@ -98,7 +98,7 @@ inline constexpr Where<[]<class, FixedString Path, std::size_t>() { return detai
 template <FixedString N>
 inline constexpr Where<[]<class, FixedString Path, std::size_t>() {
   const std::string_view p = Path.view();
-  const std::size_t dot = p.rfind('.');
+  const std::size_t dot = detail::rfind_char(p, '.');
   return (dot == std::string_view::npos ? p : p.substr(dot + 1)) == N.view();
 }> name{};
 
