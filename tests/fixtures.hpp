@@ -1,0 +1,52 @@
+// Reading reference fixtures written by PyTorch (tests/fixtures/*.pt, made by the generator scripts
+// beside them): each file is `torch.save` of a dict str -> tensor.
+//
+//   auto f = modify_test::Fixture("norms_attention.pt");
+//   torch::Tensor y = f["batchnorm2d.train.out"];   // a missing key throws, naming the key and file
+//
+// Files are found in MODIFY_TEST_FIXTURES_DIR (set by tests/meson.build to tests/fixtures).
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#ifndef MODIFY_TEST_FIXTURES_DIR
+#error "MODIFY_TEST_FIXTURES_DIR must name the directory of the test fixtures (see tests/meson.build)"
+#endif
+
+namespace modify_test {
+
+// Fixture(name): the tensors of tests/fixtures/<name>, loaded once per object.
+class Fixture {
+ public:
+  explicit Fixture(const std::string& name) : path_(std::filesystem::path(MODIFY_TEST_FIXTURES_DIR) / name) {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) throw std::runtime_error("fixture file not found: " + path_.string() + " (run its generator script)");
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto dict = torch::pickle_load(bytes).toGenericDict();
+    for (const auto& entry : dict) tensors_.emplace(entry.key().toStringRef(), entry.value().toTensor());
+  }
+
+  // f[key]: the tensor saved under key; throws if there is none.
+  const torch::Tensor& operator[](const std::string& key) const {
+    auto it = tensors_.find(key);
+    if (it == tensors_.end()) throw std::out_of_range("fixture " + path_.string() + " has no tensor '" + key + "'");
+    return it->second;
+  }
+  bool contains(const std::string& key) const { return tensors_.count(key) != 0; }
+  const std::map<std::string, torch::Tensor>& tensors() const { return tensors_; }
+
+ private:
+  std::filesystem::path path_;
+  std::map<std::string, torch::Tensor> tensors_;
+};
+
+}  // namespace modify_test
