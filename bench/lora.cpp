@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   for (auto& w : workloads) {
     names.push_back(w->name);
-    for (const auto& v : variants) benchmark::RegisterBenchmark((w->name + "/" + v).c_str(), run, &w->variants.at(v));
+    for (const auto& v : variants)
+      benchmark::RegisterBenchmark((w->name + "/" + v).c_str(), run, &w->variants.at(v))->Unit(benchmark::kMicrosecond);
   }
   bench::RatioReporter reporter(options.color);
   benchmark::RunSpecifiedBenchmarks(&reporter);
