@@ -2,6 +2,7 @@
 // transforms can run a shared module with its parameters detached (freeze, LoRA) or merged.
 #pragma once
 
+#include <concepts>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,13 +17,20 @@
 
 namespace modify::detail {
 
+// runs_with_weights<Impl>: a module of modify's own (e.g. ElementwiseAffine) that says how to run
+// itself with other parameters: `forward_with(x, weight, bias)`, with members `weight` and `bias`.
+template <class Impl>
+concept runs_with_weights = requires(const Impl& m, const at::Tensor& t) {
+  { m.forward_with(t, m.weight, m.bias) } -> std::same_as<at::Tensor>;
+};
+
 // takes_weights<Impl>: apply_with knows how to run Impl with other parameters.
 template <class Impl>
 inline constexpr bool takes_weights =
     std::is_same_v<Impl, torch::nn::LinearImpl> || std::is_same_v<Impl, torch::nn::Conv1dImpl> ||
     std::is_same_v<Impl, torch::nn::Conv2dImpl> || std::is_same_v<Impl, torch::nn::Conv3dImpl> ||
     std::is_same_v<Impl, torch::nn::EmbeddingImpl> || std::is_same_v<Impl, torch::nn::PReLUImpl> ||
-    std::is_same_v<Impl, torch::nn::BilinearImpl>;
+    std::is_same_v<Impl, torch::nn::BilinearImpl> || runs_with_weights<Impl>;
 
 template <std::size_t D, class Options>
 at::Tensor conv_with(const Options& o, at::Tensor x, const at::Tensor& weight, const at::Tensor& bias) {
@@ -85,6 +93,11 @@ inline at::Tensor apply_with(const torch::nn::PReLUImpl&, const at::Tensor& x, c
 inline at::Tensor apply_with(const torch::nn::BilinearImpl&, const std::tuple<at::Tensor, at::Tensor>& x,
                              const at::Tensor& weight, const at::Tensor& bias) {
   return at::bilinear(std::get<0>(x), std::get<1>(x), weight, bias);
+}
+
+template <runs_with_weights Impl>
+at::Tensor apply_with(const Impl& m, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  return m.forward_with(x, weight, bias);
 }
 
 // bias_of(module): the module's bias, or an undefined tensor for modules without one.

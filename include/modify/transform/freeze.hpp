@@ -35,7 +35,7 @@ template <class H>
 class FrozenImpl : public torch::nn::Module {
   static_assert(detail::takes_weights<detail::impl_t<H>>,
                 "modify: freeze: this module type cannot be run with detached parameters (supported: Linear, "
-                "Conv1d/2d/3d, Embedding, PReLU, Bilinear)");
+                "Conv1d/2d/3d, Embedding, PReLU, Bilinear, ElementwiseAffine and leaves with forward_with)");
 
  public:
   static constexpr Traits traits = traits_of<H>;
