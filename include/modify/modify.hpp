@@ -9,6 +9,8 @@
 #include <modify/leaf.hpp>
 #include <modify/named.hpp>
 #include <modify/ops/arithmetic.hpp>
+#include <modify/ops/attention.hpp>
+#include <modify/ops/debug.hpp>
 #include <modify/ops/normalization.hpp>
 #include <modify/ops/structure.hpp>
 #include <modify/parallel.hpp>
