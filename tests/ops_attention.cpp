@@ -73,15 +73,15 @@ modify::SDPA causal() { return modify::SDPA(modify::SDPAOptions().causal(true));
 // nanoGPT's CausalSelfAttention as a modify model: [B, T, C] -> [B, T, C].
 auto causal_self_attention(int64_t C, int64_t H) {
   const int64_t D = C / H;
-  return modify::Sequential(modify::named<"c_attn">(nn::Linear(C, 3 * C)),  // [B, T, 3C]
-                            modify::ViewUnMerge(2, 3, C),                   // [B, T, 3, C]: q | k | v
-                            modify::ViewUnMerge(3, H, D),                   // [B, T, 3, H, D]
-                            restructure::Transpose(1, 2),                        // [B, 3, T, H, D]
-                            restructure::Transpose(2, 3),                        // [B, 3, H, T, D]
-                            restructure::UnBind<3>(1),                           // (q, k, v), each [B, H, T, D]
-                            causal(),                                       // [B, H, T, D]
-                            restructure::Transpose(1, 2),                        // [B, T, H, D]
-                            modify::ViewMerge(2, 3),                        // [B, T, C]
+  return modify::Sequential(modify::named<"c_attn">(nn::Linear(C, 3 * C)),     // [B, T, 3C]
+                            modify::ViewUnMerge(2, 3, C),                      // [B, T, 3, C]: q | k | v
+                            modify::ViewUnMerge(3, H, D),                      // [B, T, 3, H, D]
+                            restructure::Transpose(1, 2),                      // [B, 3, T, H, D]
+                            restructure::Transpose(2, 3),                      // [B, 3, H, T, D]
+                            restructure::UnBind<3>(1),                         // (q, k, v), each [B, H, T, D]
+                            causal(),                                          // [B, H, T, D]
+                            restructure::Transpose(1, 2),                      // [B, T, H, D]
+                            modify::ViewMerge(2, 3),                           // [B, T, C]
                             modify::named<"c_proj">(nn::Linear(C, C)));
 }
 

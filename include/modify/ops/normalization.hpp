@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
-#include <optional>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
@@ -35,6 +34,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <modify/detail/invoke.hpp>  // detail::Invalid
 #include <modify/leaf.hpp>
 #include <modify/sequential.hpp>
 #include <modify/traits.hpp>
@@ -643,6 +643,19 @@ ElementwiseAffineOptions affine_options(const TorchHandle& m) {
 }
 }  // namespace detail
 
+namespace detail {
+template <class TorchNorm>
+auto split_affine_impl(const TorchNorm& norm) {
+  if (!detail::has_affine(norm))
+    throw std::invalid_argument("modify: split_affine: this " + norm->name() +
+                                " has no affine part; convert it with modify::norm_from");
+  auto affine = ElementwiseAffine(std::make_shared<ElementwiseAffineImpl>(
+      detail::affine_options(norm), norm->weight, norm->bias));
+  affine->train(norm->is_training());
+  return Sequential(norm_conversion<TorchNorm>::make(norm), affine);
+}
+}  // namespace detail
+
 // split_affine(norm): a LibTorch norm with an affine part (BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d,
 // GroupNorm, LayerNorm) as modify::Sequential(modify norm, ElementwiseAffine) computing the same
 // function and SHARING the LibTorch module's tensors: the affine part's weight and bias and the
@@ -650,26 +663,32 @@ ElementwiseAffineOptions affine_options(const TorchHandle& m) {
 // so training either model is seen by the other. The pair starts in the module's train/eval mode.
 // A norm without an affine part is rejected at run time (use norm_from).
 template <class TorchNorm>
-  requires detail::convertible_norm<TorchNorm>
 auto split_affine(const TorchNorm& norm) {
-  if (!detail::has_affine(norm))
-    throw std::invalid_argument("modify: split_affine: this " + norm->name() +
-                                " has no affine part; convert it with modify::norm_from");
-  auto affine = ElementwiseAffine(std::make_shared<ElementwiseAffineImpl>(
-      detail::affine_options(norm), norm->weight, norm->bias));
-  affine->train(norm->is_training());
-  return Sequential(detail::norm_conversion<TorchNorm>::make(norm), affine);
+  if constexpr (!detail::convertible_norm<TorchNorm>) {
+    static_assert(detail::convertible_norm<TorchNorm>,
+                  "modify: split_affine takes a LibTorch norm module handle: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, "
+                  "GroupNorm or LayerNorm");
+    return detail::Invalid{};
+  } else {
+    return detail::split_affine_impl(norm);
+  }
 }
 
 // norm_from(norm): a LibTorch norm WITHOUT an affine part as the modify norm, sharing its running
 // buffers. A norm with an affine part is rejected at run time (use split_affine).
 template <class TorchNorm>
-  requires detail::convertible_norm<TorchNorm>
 auto norm_from(const TorchNorm& norm) {
-  if (detail::has_affine(norm))
-    throw std::invalid_argument("modify: norm_from: this " + norm->name() +
-                                " has an affine part, which a modify norm cannot hold; use modify::split_affine");
-  return detail::norm_conversion<TorchNorm>::make(norm);
+  if constexpr (!detail::convertible_norm<TorchNorm>) {
+    static_assert(detail::convertible_norm<TorchNorm>,
+                  "modify: norm_from takes a LibTorch norm module handle: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, "
+                  "GroupNorm or LayerNorm");
+    return detail::Invalid{};
+  } else {
+    if (detail::has_affine(norm))
+      throw std::invalid_argument("modify: norm_from: this " + norm->name() +
+                                  " has an affine part, which a modify norm cannot hold; use modify::split_affine");
+    return detail::norm_conversion<TorchNorm>::make(norm);
+  }
 }
 
 }  // namespace modify
