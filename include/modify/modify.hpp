@@ -11,8 +11,14 @@
 #include <modify/ops/arithmetic.hpp>
 #include <modify/ops/attention.hpp>
 #include <modify/ops/debug.hpp>
+#include <modify/ops/elementwise.hpp>
+#include <modify/ops/matrix.hpp>
 #include <modify/ops/normalization.hpp>
+#include <modify/ops/reduction.hpp>
+#include <modify/ops/restructure.hpp>
 #include <modify/ops/structure.hpp>
+#include <modify/ops/tuple.hpp>
+#include <modify/ops/vector.hpp>
 #include <modify/parallel.hpp>
 #include <modify/select.hpp>
 #include <modify/sequential.hpp>

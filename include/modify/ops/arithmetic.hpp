@@ -1,4 +1,5 @@
-// Elementwise binary arithmetic on a pair of tensors: Add, Sub, Mul, Div (with broadcasting).
+// Arithmetic on a pair or triple of tensors (with broadcasting): Add, Sub, Mul, Div, Maximum, Minimum,
+// MatMul, Where.
 #pragma once
 
 #include <tuple>
@@ -45,5 +46,37 @@ struct DivImpl : Leaf<DivImpl> {
   at::Tensor forward(const detail::Pair& x) { return at::div(std::get<0>(x), std::get<1>(x)); }
 };
 TORCH_MODULE(Div);
+
+// Maximum: (a, b) -> at::maximum(a, b). Binary, ParamFree, NonLinear, Elementwise.
+struct MaximumImpl : Leaf<MaximumImpl> {
+  static constexpr Traits traits = detail::binary_elementwise(Linearity::nonlinear);
+  at::Tensor forward(const detail::Pair& x) { return at::maximum(std::get<0>(x), std::get<1>(x)); }
+};
+TORCH_MODULE(Maximum);
+
+// Minimum: (a, b) -> at::minimum(a, b). Binary, ParamFree, NonLinear, Elementwise.
+struct MinimumImpl : Leaf<MinimumImpl> {
+  static constexpr Traits traits = detail::binary_elementwise(Linearity::nonlinear);
+  at::Tensor forward(const detail::Pair& x) { return at::minimum(std::get<0>(x), std::get<1>(x)); }
+};
+TORCH_MODULE(Minimum);
+
+// MatMul: (a, b) -> at::matmul(a, b), with torch's batching and broadcasting rules. Binary,
+// ParamFree, NonLinear (bilinear in the pair), Matrix.
+struct MatMulImpl : Leaf<MatMulImpl> {
+  static constexpr Traits traits{Arity::binary, Params::none, Linearity::nonlinear, Kind::matrix};
+  at::Tensor forward(const detail::Pair& x) { return at::matmul(std::get<0>(x), std::get<1>(x)); }
+};
+TORCH_MODULE(MatMul);
+
+// Where: (condition, a, b) -> at::where(condition, a, b), a where condition is true, else b.
+// Ternary, ParamFree, NonLinear (the condition selects), Elementwise.
+struct WhereImpl : Leaf<WhereImpl> {
+  static constexpr Traits traits{Arity::ternary, Params::none, Linearity::nonlinear, Kind::elementwise};
+  at::Tensor forward(const std::tuple<at::Tensor, at::Tensor, at::Tensor>& x) {
+    return at::where(std::get<0>(x), std::get<1>(x), std::get<2>(x));
+  }
+};
+TORCH_MODULE(Where);
 
 }  // namespace modify
