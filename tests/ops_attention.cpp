@@ -11,43 +11,6 @@
 
 #include "fixtures.hpp"
 
-#if __has_include(<modify/ops/restructure.hpp>)
-#include <modify/ops/restructure.hpp>
-namespace restructure {
-using modify::Transpose;
-using modify::UnBind;
-}  // namespace restructure
-#else
-// Until modify/ops/restructure.hpp (Transpose, UnBind<N>) is in the tree: minimal stand-ins.
-namespace restructure {
-struct TransposeImpl : modify::Leaf<TransposeImpl> {
-  static constexpr modify::Traits traits{modify::Arity::unary, modify::Params::none, modify::Linearity::linear,
-                                         modify::Kind::restructure};
-  TransposeImpl(int64_t dim0, int64_t dim1) : dim0(dim0), dim1(dim1) {}
-  at::Tensor forward(const at::Tensor& x) { return x.transpose(dim0, dim1); }
-  int64_t dim0, dim1;
-};
-TORCH_MODULE(Transpose);
-template <std::size_t N>
-struct UnBindImpl : modify::Leaf<UnBindImpl<N>> {
-  static_assert(N == 3);
-  static constexpr modify::Traits traits = TransposeImpl::traits;
-  explicit UnBindImpl(int64_t dim) : dim(dim) {}
-  std::tuple<at::Tensor, at::Tensor, at::Tensor> forward(const at::Tensor& x) {
-    auto parts = x.unbind(dim);
-    TORCH_CHECK(parts.size() == 3, "UnBind<3> needs a dim of size 3");
-    return {parts[0], parts[1], parts[2]};
-  }
-  int64_t dim;
-};
-template <std::size_t N>
-class UnBind : public torch::nn::ModuleHolder<UnBindImpl<N>> {
- public:
-  using torch::nn::ModuleHolder<UnBindImpl<N>>::ModuleHolder;
-};
-}  // namespace restructure
-#endif
-
 namespace {
 
 namespace nn = torch::nn;
@@ -76,11 +39,11 @@ auto causal_self_attention(int64_t C, int64_t H) {
   return modify::Sequential(modify::named<"c_attn">(nn::Linear(C, 3 * C)),     // [B, T, 3C]
                             modify::ViewUnMerge(2, 3, C),                      // [B, T, 3, C]: q | k | v
                             modify::ViewUnMerge(3, H, D),                      // [B, T, 3, H, D]
-                            restructure::Transpose(1, 2),                      // [B, 3, T, H, D]
-                            restructure::Transpose(2, 3),                      // [B, 3, H, T, D]
-                            restructure::UnBind<3>(1),                         // (q, k, v), each [B, H, T, D]
+                            modify::Transpose(1, 2),                           // [B, 3, T, H, D]
+                            modify::Transpose(2, 3),                           // [B, 3, H, T, D]
+                            modify::UnBind<3>(1),                              // (q, k, v), each [B, H, T, D]
                             causal(),                                          // [B, H, T, D]
-                            restructure::Transpose(1, 2),                      // [B, T, H, D]
+                            modify::Transpose(1, 2),                           // [B, T, H, D]
                             modify::ViewMerge(2, 3),                           // [B, T, C]
                             modify::named<"c_proj">(nn::Linear(C, C)));
 }
