@@ -4,11 +4,8 @@
 //
 //   modify-run --nproc-per-node 2 [--master-port P] -- program args...
 //   modify-run --nnodes 2 --node-rank 0 --nproc-per-node 2 --master-addr HOST --master-port P -- ...
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +17,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <modify/distributed/free_port.hpp>
 
 namespace {
 
@@ -39,22 +38,6 @@ int parse_count(const char* flag, const char* text, int low, int high) {
     usage(std::string(flag) + " takes an integer in [" + std::to_string(low) + ", " + std::to_string(high) +
           "], not '" + text + "'");
   return static_cast<int>(value);
-}
-
-// A TCP port that is free on 127.0.0.1 now: the kernel picks one for a socket bound to port 0.
-int free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    std::perror("modify-run: finding a free port");
-    std::exit(1);
-  }
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 volatile sig_atomic_t interrupted = 0;
@@ -110,7 +93,12 @@ int main(int argc, char** argv) {
   if (node_rank >= nnodes) usage("--node-rank must be below --nnodes");
   if (port < 0) {
     if (nnodes > 1) usage("--master-port is required with several nodes (all must agree on it)");
-    port = free_loopback_port();
+    try {
+      port = modify::distributed::free_loopback_port();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "modify-run: %s\n", e.what());
+      return 1;
+    }
   }
   char** program = argv + i + 1;
   const int world = nnodes * nproc;

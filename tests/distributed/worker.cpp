@@ -7,14 +7,13 @@
 //   ddp_worker peer_fails kill|stall                       rank 0 fails with a clear error, does not hang
 //   ddp_worker launcher_fails <modify-run>                 modify-run stops every rank when one fails
 #include <modify/distributed/data_parallel.hpp>
+#include <modify/distributed/free_port.hpp>
 #include <modify/modify.hpp>
 
 #include <torch/torch.h>
 
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,19 +171,6 @@ int buffers(const dist::ProcessGroup& group) {
   return 0;
 }
 
-int free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    throw std::runtime_error("no free port on 127.0.0.1");
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 // Rank 0 starts rank 1 (this program again); rank 1 trains one step, then dies (SIGKILL) or
 // stalls. Rank 0's next backward must throw modify::distributed::Error naming the operation.
 int peer_fails(const std::string& how, int rank, int port) {
@@ -258,7 +244,7 @@ int main(int argc, char** argv) {
     if (mode == "parity") return parity(dist::ProcessGroup({.timeout = std::chrono::seconds(20)}));
     if (mode == "lora") return lora(dist::ProcessGroup({.timeout = std::chrono::seconds(20)}));
     if (mode == "buffers") return buffers(dist::ProcessGroup({.timeout = std::chrono::seconds(20)}));
-    if (mode == "peer_fails" && argc == 3) return peer_fails(argv[2], 0, free_loopback_port());
+    if (mode == "peer_fails" && argc == 3) return peer_fails(argv[2], 0, dist::free_loopback_port());
     if (mode == "peer_fails" && argc == 5) return peer_fails(argv[2], std::stoi(argv[3]), std::stoi(argv[4]));
     if (mode == "launcher_fails" && argc == 3) return launcher_fails(argv[2]);
     if (mode == "one_rank_fails") return one_rank_fails();

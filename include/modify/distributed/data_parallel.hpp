@@ -42,8 +42,8 @@ namespace detail {
 // The reduction state, at a fixed address: the autograd hooks point at it.
 class GradientReducer {
  public:
-  GradientReducer(const ProcessGroup& group, std::vector<at::Tensor> parameters, std::size_t bucket_bytes)
-      : group_(group), parameters_(std::move(parameters)), bucket_of_(parameters_.size()),
+  GradientReducer(ProcessGroup group, std::vector<at::Tensor> parameters, std::size_t bucket_bytes)
+      : group_(std::move(group)), parameters_(std::move(parameters)), bucket_of_(parameters_.size()),
         offset_of_(parameters_.size()), ready_(parameters_.size(), false) {
     // Buckets follow the parameters in reverse registration order, roughly the order backward
     // produces their gradients; one dtype per bucket. Every rank computes the same layout.
@@ -84,6 +84,8 @@ class GradientReducer {
     return total;
   }
   std::size_t parameter_count() const { return parameters_.size(); }
+  // How many buckets the last synchronised backward launched from its hooks, before it ended.
+  std::size_t launched_during_backward() const { return launched_during_backward_; }
 
   // finish(): launches the buckets backward did not complete (parameters it did not reach count
   // as zero gradients), waits for all, and writes the averages into the gradients. Idempotent.
@@ -149,6 +151,7 @@ class GradientReducer {
     if (!enabled || ready_[k]) return;
     if (!in_flight_) {
       in_flight_ = true;
+      launched_during_backward_ = 0;
       for (auto& bucket : buckets_) bucket.pending = bucket.members.size();
       // Run finish() when this backward pass ends, so backward returns averaged gradients.
       torch::autograd::Engine::get_default_engine().queue_callback([this] { finish(); });
@@ -173,10 +176,11 @@ class GradientReducer {
     while (next_bucket_ < buckets_.size() && (force || buckets_[next_bucket_].pending == 0)) {
       buckets_[next_bucket_].work = group_.allreduce_sum(buckets_[next_bucket_].flat);
       ++next_bucket_;
+      if (!force) ++launched_during_backward_;
     }
   }
 
-  const ProcessGroup& group_;
+  ProcessGroup group_;
   std::vector<at::Tensor> parameters_;
   std::vector<std::size_t> bucket_of_;
   std::vector<std::int64_t> offset_of_;  // in the bucket's flat buffer
@@ -185,6 +189,7 @@ class GradientReducer {
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
   std::vector<std::uintptr_t> hook_keys_;
   std::size_t next_bucket_ = 0;
+  std::size_t launched_during_backward_ = 0;
   bool in_flight_ = false;
 };
 
@@ -205,8 +210,11 @@ std::vector<at::Tensor> state_tensors(M& model) {
 
 }  // namespace detail
 
-// DataParallel<M>: a modify model trained data-parallel over `group`. The model is shared (not
-// copied): the wrapper only adds autograd hooks to its trainable parameters.
+// DataParallel<M>: a modify model trained data-parallel over `group`. The model is shared, not
+// copied: at construction every rank's parameters and buffers are overwritten with rank 0's (the
+// one write the wrapper makes to the model's tensors, besides the gradients and the buffer
+// synchronisation below), and autograd hooks are added to its trainable parameters (removed when
+// the wrapper is destroyed). The group is shared too (a ProcessGroup copy is the same group).
 //
 //   modify::distributed::ProcessGroup group;                 // from RANK, WORLD_SIZE, ...
 //   modify::distributed::DataParallel ddp(model, group);     // rank 0's parameters and buffers
@@ -219,14 +227,16 @@ std::vector<at::Tensor> state_tensors(M& model) {
 // requires_grad) are communicated: a LoRA-adapted model sends its adapters' gradients alone.
 template <class M>
 class DataParallel {
-  static_assert(Module<M>, "modify: DataParallel wraps a modify model (a module with declared traits)");
+  static_assert(Module<M>, "modify: DataParallel<M>: M must be a modify model (a module whose traits are declared)");
 
  public:
-  DataParallel(M model, const ProcessGroup& group, DataParallelOptions options = {})
-      : model_(std::move(model)), group_(&group), options_(options) {
-    group.broadcast(detail::state_tensors(model_), 0);
-    reducer_ = std::make_unique<detail::GradientReducer>(group, detail::parameters_to_reduce(model_),
-                                                         options.bucket_bytes);
+  DataParallel(M model, ProcessGroup group, DataParallelOptions options = {})
+      : model_(std::move(model)), group_(std::move(group)), options_(options) {
+    if constexpr (Module<M>) {  // otherwise the static_assert above is the one error
+      group_.broadcast(detail::state_tensors(model_), 0);
+      reducer_ = std::make_unique<detail::GradientReducer>(group_, detail::parameters_to_reduce(model_),
+                                                           options.bucket_bytes);
+    }
   }
 
   // ddp(x...): the model's forward, after synchronising buffers as options.buffers says.
@@ -242,7 +252,7 @@ class DataParallel {
 
   // synchronize_buffers(): every rank's buffers become rank 0's (a collective: all ranks call it).
   void synchronize_buffers() {
-    group_->broadcast(model_->buffers(), 0);
+    group_.broadcast(model_->buffers(), 0);
     buffers_changed_ = false;
   }
 
@@ -268,15 +278,17 @@ class DataParallel {
   void finish_gradient_synchronization() { reducer_->finish(); }
 
   M& module() { return model_; }
-  const ProcessGroup& group() const { return *group_; }
+  const ProcessGroup& group() const { return group_; }
   // Bytes of gradient each rank sends into the allreduce per synchronised step, and in how many buckets.
   std::size_t gradient_bytes_per_step() const { return reducer_->bytes_per_step(); }
   std::size_t bucket_count() const { return reducer_->bucket_count(); }
   std::size_t reduced_parameter_count() const { return reducer_->parameter_count(); }
+  // How many buckets the last synchronised backward started before it ended (overlap).
+  std::size_t buckets_launched_during_backward() const { return reducer_->launched_during_backward(); }
 
  private:
   M model_;
-  const ProcessGroup* group_;
+  ProcessGroup group_;
   DataParallelOptions options_;
   std::unique_ptr<detail::GradientReducer> reducer_;
   bool buffers_changed_ = false;

@@ -94,9 +94,9 @@ inline GroupOptions resolve(GroupOptions options) {
   return options;
 }
 
-// ProcessGroup: this process's membership of a Gloo group. Every collective must be called by
-// all ranks in the same order (c10d's rule); each throws modify::distributed::Error on failure or
-// timeout, so a dead peer is an exception, not a hang.
+// ProcessGroup: this process's membership of a Gloo group; copies share it. Every collective must
+// be called by all ranks in the same order (c10d's rule); each throws modify::distributed::Error
+// on failure or timeout, so a dead peer is an exception, not a hang.
 class ProcessGroup {
  public:
   // ProcessGroup(options): meets the other ranks (blocks until all have joined, or the timeout).

@@ -4,7 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -33,12 +32,12 @@ class DistributedSampler : public torch::data::samplers::Sampler<> {
     if (world_size < 1 || rank < 0 || rank >= world_size)
       throw std::invalid_argument("modify: DistributedSampler: rank " + std::to_string(rank) +
                                   " is not in [0, world_size " + std::to_string(world_size) + ")");
-    reset(std::nullopt);
+    reset(c10::nullopt);
   }
 
   void set_epoch(std::uint64_t epoch) {
     epoch_ = epoch;
-    reset(std::nullopt);
+    reset(c10::nullopt);
   }
   std::uint64_t epoch() const { return epoch_; }
 
@@ -52,7 +51,7 @@ class DistributedSampler : public torch::data::samplers::Sampler<> {
   // This rank's indices for the current epoch, in order.
   const std::vector<std::size_t>& indices() const { return shard_; }
 
-  void reset(std::optional<std::size_t> new_size) override {
+  void reset(c10::optional<std::size_t> new_size) override {
     if (new_size) size_ = *new_size;
     std::vector<std::size_t> order(size_);
     if (options_.shuffle) {
@@ -73,8 +72,8 @@ class DistributedSampler : public torch::data::samplers::Sampler<> {
     next_ = 0;
   }
 
-  std::optional<std::vector<std::size_t>> next(std::size_t batch_size) override {
-    if (next_ >= shard_.size()) return std::nullopt;
+  c10::optional<std::vector<std::size_t>> next(std::size_t batch_size) override {
+    if (next_ >= shard_.size()) return c10::nullopt;
     const std::size_t end = std::min(shard_.size(), next_ + batch_size);
     std::vector<std::size_t> batch(shard_.begin() + static_cast<std::ptrdiff_t>(next_),
                                    shard_.begin() + static_cast<std::ptrdiff_t>(end));
