@@ -1,8 +1,9 @@
 // GPT-2 written with modify: Hugging Face's GPT2LMHeadModel (and nanoGPT's GPT) as a type, its
-// parameters named as theirs up to the positions that residual connections and split norms add
-// (docs/interop.md gives the KeyMap from Hugging Face's names).
+// parameters named as theirs up to the positions that residual connections and split norms add,
+// and the KeyMap that loads a Hugging Face GPT-2 checkpoint into it (docs/interop.md).
 //
 //   auto model = models::gpt2<12>(models::GPT2Config{});   // GPT-2 small: 12 blocks, 768 wide
+//   modify::load(model, "model.safetensors", {.keys = models::hf_gpt2_keys()});
 //   auto logits = model(token_ids);                         // [B, T] int64 -> [B, T, vocab]
 //
 // The number of blocks is a template argument: the whole architecture is the model's type.
@@ -85,6 +86,24 @@ auto gpt2(const GPT2Config& c) {
   return modify::Sequential(
       modify::named<"transformer">(std::move(transformer)),
       modify::named<"lm_head">(torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.vocab_size).bias(false))));
+}
+
+// hf_gpt2_keys(): Hugging Face's GPT2LMHeadModel keys -> gpt2()'s. In a block, the attention
+// residual's branch is `0.1.1.` and the MLP's `1.1.1.`; a LayerNorm `ln` has its affine part at
+// `ln.1.`; the Conv1D weights (c_attn, c_proj, c_fc: [in, out]) are transposed for nn.Linear. The
+// causal-mask buffers older checkpoints carry (attn.bias, attn.masked_bias) are ignored.
+inline modify::KeyMap hf_gpt2_keys() {
+  return modify::KeyMap()
+      .ignore("transformer.h.{n}.attn.bias")
+      .ignore("transformer.h.{n}.attn.masked_bias")
+      .rename("transformer.h.{n}.ln_1.{p}", "transformer.h.{n}.0.1.1.ln_1.1.{p}")
+      .rename("transformer.h.{n}.attn.*", "transformer.h.{n}.0.1.1.attn.*")
+      .rename("transformer.h.{n}.ln_2.{p}", "transformer.h.{n}.1.1.1.ln_2.1.{p}")
+      .rename("transformer.h.{n}.mlp.*", "transformer.h.{n}.1.1.1.mlp.*")
+      .rename("transformer.ln_f.{p}", "transformer.ln_f.1.{p}")
+      .transform("*.c_attn.weight", modify::KeyMap::transposed)
+      .transform("*.c_proj.weight", modify::KeyMap::transposed)
+      .transform("*.c_fc.weight", modify::KeyMap::transposed);
 }
 
 }  // namespace models

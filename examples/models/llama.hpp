@@ -1,11 +1,12 @@
 // Llama written with modify: Hugging Face's LlamaForCausalLM as a type (RMSNorm, rotary position
 // embeddings, grouped-query attention, SwiGLU MLP, no biases), its parameters named as theirs up
-// to the positions that residual connections, split norms and parallel branches add
-// (docs/interop.md gives the KeyMap from Hugging Face's names).
+// to the positions that residual connections, split norms and parallel branches add, and the
+// KeyMap that loads a Hugging Face Llama checkpoint into it (docs/interop.md).
 //
 //   models::LlamaConfig config{.vocab_size = 128256, .hidden_size = 2048, .intermediate_size = 8192,
 //                              .num_attention_heads = 32, .num_key_value_heads = 8};   // Llama 3.2 1B
 //   auto model = models::llama<16>(config);
+//   modify::load(model, "model.safetensors", {.keys = models::hf_llama_keys()});
 //   auto logits = model(token_ids);                  // [B, T] int64 -> [B, T, vocab]
 #pragma once
 
@@ -95,6 +96,24 @@ auto llama(const LlamaConfig& c) {
                                  modify::named<"norm">(detail::rms_norm(c)));
   return modify::Sequential(modify::named<"model">(std::move(body)),
                             modify::named<"lm_head">(detail::no_bias(c.hidden_size, c.vocab_size)));
+}
+
+// hf_llama_keys(): Hugging Face's LlamaForCausalLM keys -> llama()'s. In a layer, the attention
+// residual's branch is `0.1.1.` and the MLP's `1.1.1.`; an RMSNorm has its weight at `.1.`; q, k, v
+// are the attention's parallel branches `1.0`, `1.1`, `1.2`, and gate_proj the MLP's `1.0`.
+inline modify::KeyMap hf_llama_keys() {
+  return modify::KeyMap()
+      .rename("model.layers.{n}.input_layernorm.weight", "model.layers.{n}.0.1.1.input_layernorm.1.weight")
+      .rename("model.layers.{n}.self_attn.q_proj.weight", "model.layers.{n}.0.1.1.self_attn.1.0.q_proj.weight")
+      .rename("model.layers.{n}.self_attn.k_proj.weight", "model.layers.{n}.0.1.1.self_attn.1.1.k_proj.weight")
+      .rename("model.layers.{n}.self_attn.v_proj.weight", "model.layers.{n}.0.1.1.self_attn.1.2.v_proj.weight")
+      .rename("model.layers.{n}.self_attn.o_proj.weight", "model.layers.{n}.0.1.1.self_attn.o_proj.weight")
+      .rename("model.layers.{n}.post_attention_layernorm.weight",
+              "model.layers.{n}.1.1.1.post_attention_layernorm.1.weight")
+      .rename("model.layers.{n}.mlp.gate_proj.weight", "model.layers.{n}.1.1.1.mlp.1.0.gate_proj.weight")
+      .rename("model.layers.{n}.mlp.up_proj.weight", "model.layers.{n}.1.1.1.mlp.1.up_proj.weight")
+      .rename("model.layers.{n}.mlp.down_proj.weight", "model.layers.{n}.1.1.1.mlp.down_proj.weight")
+      .rename("model.norm.weight", "model.norm.1.weight");
 }
 
 }  // namespace models

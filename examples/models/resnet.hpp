@@ -1,13 +1,15 @@
 // ResNet-18 written with modify: torchvision's resnet18 as a type, its parameters and buffers named
-// as torchvision's up to the positions that residual connections and split batch norms add
-// (docs/interop.md gives the KeyMap from torchvision's names).
+// as torchvision's up to the positions that residual connections and split batch norms add, and
+// the KeyMap that loads a torchvision checkpoint into it (docs/interop.md).
 //
 //   auto model = models::resnet18(1000);
+//   modify::load(model, "resnet18.safetensors", {.keys = models::torchvision_resnet_keys()});
 //   model->eval();
 //   auto logits = model(images);   // [N, 3, H, W] -> [N, num_classes]
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include <torch/nn/modules/activation.h>
@@ -71,6 +73,21 @@ inline auto resnet18(int64_t num_classes = 1000) {
       modify::named<"layer4">(layer(256, 512)),
       modify::named<"avgpool">(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions({1, 1}))),
       torch::nn::Flatten(), modify::named<"fc">(torch::nn::Linear(512, num_classes)));
+}
+
+// torchvision_resnet_keys(): torchvision's ResNet keys -> resnet18()'s. A BatchNorm `bn` becomes
+// `bn.1.{weight,bias}` and `bn.0.{running_mean,running_var,num_batches_tracked}`; inside a block
+// (`layer{l}.{b}`) the residual branch is `1.0.` and the shortcut `1.downsample.`.
+inline modify::KeyMap torchvision_resnet_keys() {
+  modify::KeyMap keys;
+  keys.split_norm("bn1");
+  for (const std::string name : {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}) {
+    const std::string part = name == "weight" || name == "bias" ? "1." : "0.";
+    keys.rename("layer{l}.{b}.bn{k}." + name, "layer{l}.{b}.1.0.bn{k}." + part + name);
+    keys.rename("layer{l}.{b}.downsample.1." + name, "layer{l}.{b}.1.downsample.1." + part + name);
+  }
+  return keys.rename("layer{l}.{b}.conv{k}.weight", "layer{l}.{b}.1.0.conv{k}.weight")
+      .rename("layer{l}.{b}.downsample.0.weight", "layer{l}.{b}.1.downsample.0.weight");
 }
 
 }  // namespace models
