@@ -10,6 +10,8 @@
 #include <modify/errors.hpp>
 #include <modify/fixed_string.hpp>
 #include <modify/holder.hpp>
+#include <modify/io/safetensors.hpp>
+#include <modify/io/state_dict.hpp>
 #include <modify/leaf.hpp>
 #include <modify/named.hpp>
 #include <modify/ops/arithmetic.hpp>
@@ -18,6 +20,7 @@
 #include <modify/ops/elementwise.hpp>
 #include <modify/ops/matrix.hpp>
 #include <modify/ops/normalization.hpp>
+#include <modify/ops/positional.hpp>
 #include <modify/ops/reduction.hpp>
 #include <modify/ops/restructure.hpp>
 #include <modify/ops/structure.hpp>
