@@ -151,3 +151,19 @@ TEST_CASE("summary: a wrong example input is a ForwardError naming the module, a
   CHECK(model->is_training());
   CHECK(modify::get<"conv">(model)->is_training());
 }
+
+TEST_CASE("summary: the example of docs/summary.md") {
+  auto model = modify::Sequential(modify::named<"fc">(torch::nn::Linear(4, 6)), modify::Copy<2>(),
+                                  modify::Parallel(modify::Identity(), torch::nn::Linear(6, 3)));
+  auto adapted = modify::lora(model, {.rank = 2}, modify::select::path<"2.1">);
+  const auto s = modify::summary(adapted, torch::randn({2, 4}));
+  std::ostringstream table;
+  table << s;
+  CHECK(table.str().find("fc         modify::Frozen(torch::nn::Linear)  [2, 6]                30  frozen\n") !=
+        std::string::npos);
+  CHECK(table.str().find("2.1          modify::LoRA(torch::nn::Linear)  [2, 3]                39  18 of 39\n") !=
+        std::string::npos);
+  CHECK(s.total_parameters == 4 * 6 + 6 + 6 * 3 + 3 + 2 * 6 + 3 * 2);
+  CHECK(s.trainable_parameters == 2 * 6 + 3 * 2);
+  CHECK(s.frozen_parameters == numel_of_named_parameters(*model));
+}

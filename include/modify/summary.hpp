@@ -54,24 +54,14 @@ inline constexpr bool is_sequential_impl = false;
 template <class... Cs>
 inline constexpr bool is_sequential_impl<SequentialImpl<Cs...>> = true;
 
-// shape_of(value): a value's shape alone, tuples nested as they are.
-inline void shape_of(std::ostream& out, const at::Tensor& t) {
-  if (t.defined()) out << t.sizes();
-  else out << "undefined";
-}
-template <class... Ts>
-void shape_of(std::ostream& out, const std::tuple<Ts...>& value) {
-  out << '(';
-  std::apply([&](const auto&... element) {
-    std::size_t i = 0;
-    ((out << (i++ ? ", " : ""), shape_of(out, element)), ...);
-  }, value);
-  out << ')';
-}
+// shape_of(value): a value's shape alone, tuples nested as they are: "([8, 4], ([8, 2], [8, 2]))".
 template <Value V>
 std::string shape_of(const V& value) {
   std::ostringstream out;
-  shape_of(out, value);
+  write_value(out, value, [](std::ostream& o, const at::Tensor& t) {
+    if (t.defined()) o << t.sizes();
+    else o << "undefined";
+  });
   return out.str();
 }
 
@@ -92,7 +82,8 @@ template <class H>
 void count_leaf(const H& leaf, SummaryRow& row) {
   for (const auto& p : leaf->parameters()) row.parameters += p.numel();
   if constexpr (is_lora<H>) {
-    for (const auto& a : leaf->adapters) row.trainable += (a.A.requires_grad() ? a.A.numel() : 0) + (a.B.requires_grad() ? a.B.numel() : 0);
+    for (const auto& a : leaf->adapters)
+      for (const auto& t : {a.A, a.B}) row.trainable += t.requires_grad() ? t.numel() : 0;
   } else if constexpr (!is_frozen<H>) {
     for (const auto& p : leaf->parameters()) row.trainable += p.requires_grad() ? p.numel() : 0;
   }
@@ -236,7 +227,7 @@ Summary summary(M& model, const X& example_input) {
 // Prints the table: types indented by depth, then the totals.
 inline std::ostream& operator<<(std::ostream& out, const Summary& s) {
   std::vector<std::string> types;
-  std::size_t path_w = 4, type_w = 4, output_w = 12, params_w = 6, trainable_w = 9;
+  std::size_t path_w = 4, type_w = 4, output_w = 12, params_w = 6, trainable_w = 9;  // at least the headings
   for (const SummaryRow& r : s.rows) {
     types.push_back(std::string(2 * r.depth, ' ') + r.type);
     path_w = std::max(path_w, r.path.empty() ? std::size_t{7} : r.path.size());
@@ -254,7 +245,7 @@ inline std::ostream& operator<<(std::ostream& out, const Summary& s) {
     const SummaryRow& r = s.rows[i];
     out << std::left << std::setw(int(path_w)) << (r.path.empty() ? "(model)" : r.path) << "  " << std::setw(int(type_w))
         << types[i] << "  " << std::setw(int(output_w)) << r.output << "  " << std::right << std::setw(int(params_w))
-        << detail::with_separators(r.parameters) << "  " << std::left << detail::trainable_column(r) << "\n";
+        << detail::with_separators(r.parameters) << (r.parameters ? "  " + detail::trainable_column(r) : "") << "\n";
   }
   out << rule << "\n"
       << "total params:         " << detail::with_separators(s.total_parameters) << "\n"
