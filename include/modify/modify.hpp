@@ -6,6 +6,8 @@
 #include <modify/errors.hpp>
 #include <modify/fixed_string.hpp>
 #include <modify/holder.hpp>
+#include <modify/io/safetensors.hpp>
+#include <modify/io/state_dict.hpp>
 #include <modify/leaf.hpp>
 #include <modify/named.hpp>
 #include <modify/ops/arithmetic.hpp>
