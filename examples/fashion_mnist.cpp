@@ -6,6 +6,8 @@
 //
 // Data: the gzip IDX files of Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
 // Exits non-zero when one of its own checks fails (loss falls, accuracy, base intact, merge exact).
+#include <modify/io/safetensors.hpp>
+#include <modify/io/state_dict.hpp>
 #include <modify/modify.hpp>
 #include <modify/summary.hpp>
 #include <modify/transform/lora.hpp>
@@ -214,11 +216,14 @@ bool unchanged(const torch::nn::Module& model, const std::vector<std::pair<std::
   return true;
 }
 
-// The checkpoint. (Becomes modify::save(model, path + ".safetensors") when modify/io lands.)
+// The checkpoint: the state dict as safetensors (PyTorch's names: "stage1.1.body.a.conv.weight", ...).
 template <class M>
-std::string save_checkpoint(M& model, const std::string& path) {
-  torch::save(model, path + ".pt");
-  return path + ".pt";
+std::string save_checkpoint(M& model, const std::string& path, double test_accuracy) {
+  std::ostringstream accuracy;
+  accuracy << test_accuracy;
+  modify::save(model, path, {{"model", "modify small ResNet, examples/fashion_mnist.cpp"},
+                             {"test_accuracy", accuracy.str()}});
+  return path;
 }
 
 double user_cpu_seconds() {
@@ -283,14 +288,23 @@ int main(int argc, char** argv) {
   examples::Curves curves;
   train(base, base->parameters(), train_split, test_split, Task::original, o, o.epochs, curves, "train");
   const double base_accuracy = curves.epochs.back().test_accuracy;
-  const std::string checkpoint = save_checkpoint(base, o.out + "/fashion_mnist");
+  const std::string checkpoint = save_checkpoint(base, o.out + "/fashion_mnist.safetensors", base_accuracy);
+  // Read back into a fresh model: it must compute exactly what the trained one does.
+  auto reloaded = resnet(o.width);
+  modify::load(reloaded, checkpoint);
+  const auto probe = prepare(test_split.images.slice(0, 0, 64), Task::original);
+  const bool checkpoint_exact = [&] {
+    torch::NoGradGuard g;
+    base->eval();
+    reloaded->eval();
+    return torch::equal(base(probe), reloaded(probe));
+  }();
   std::cout << "checkpoint: " << checkpoint << "\n";
   examples::plot(curves, o.out, "modify: small ResNet on Fashion-MNIST");
 
   // 2. LoRA: every conv and the head get rank-4 adapters; everything else is frozen and shared.
   const double base_inverted = accuracy(base, test_split, Task::inverted, "base on inverted");
   const auto base_state = snapshot(*base);
-  const auto probe = prepare(test_split.images.slice(0, 0, 64), Task::original);
   const auto probe_before = [&] { torch::NoGradGuard g; base->eval(); return base(probe); }();
   // The adapted model also gets batch norms of its own (clones, whose statistics follow the
   // inverted images as the adapters train); every other module is the base's, shared.
@@ -306,7 +320,13 @@ int main(int argc, char** argv) {
   const double adapted_original = accuracy(adapted, test_split, Task::original, "adapted on original");
   const double base_original_after = accuracy(base, test_split, Task::original, "base on original");
   const auto probe_after = [&] { torch::NoGradGuard g; base->eval(); return base(probe); }();
-  modify::save_adapter(adapted, o.out + "/fashion_mnist_inverted_adapter.pt");
+  // What the adapted model adds to the base checkpoint: its lora_A / lora_B tensors
+  // ("head.lora_A.default.weight", ...) and its own batch-norm statistics ("stem.0.norm.running_mean", ...).
+  auto adapter = modify::state_dict(adapted);
+  std::erase_if(adapter, [](const auto& named) {
+    return named.first.find(".lora_") == std::string::npos && named.first.find(".norm.") == std::string::npos;
+  });
+  modify::safetensors::save(o.out + "/fashion_mnist_inverted_adapter.safetensors", adapter);
 
   bool shares = true;
   const auto adapted_parameters = adapted->named_parameters();
@@ -351,6 +371,7 @@ int main(int argc, char** argv) {
   check(last < first, loss_text.str());
   accuracy_text << std::setprecision(4) << "test accuracy " << base_accuracy << " >= " << o.min_accuracy;
   check(base_accuracy >= o.min_accuracy, accuracy_text.str());
+  check(checkpoint_exact, "the safetensors checkpoint reloads into a fresh model computing the same outputs");
   check(unchanged(*base, base_state), "base weights and statistics bitwise unchanged by LoRA training");
   check(torch::equal(probe_before, probe_after), "base outputs bitwise unchanged by LoRA training");
   check(base_original_after == base_accuracy, "base accuracy on the original task unchanged");

@@ -10,7 +10,7 @@
 
 namespace examples {
 
-// Curves: the running training loss per step and the accuracies per epoch.
+// Curves: the training loss of every step and the accuracies after every epoch.
 struct Curves {
   struct Step {
     double epoch;  // fractional: 1.5 is half-way through the second epoch
@@ -31,7 +31,7 @@ inline bool plot(const Curves& curves, const std::string& folder, const std::str
   const std::string data = folder + "/curves.dat", script = folder + "/curves.gp", png = folder + "/curves.png";
   {
     std::ofstream out(data);
-    out << "# epoch loss (running, per step)\n";
+    out << "# epoch loss (per step)\n";
     for (const auto& s : curves.steps) out << s.epoch << ' ' << s.loss << '\n';
     out << "\n\n# epoch train_accuracy test_accuracy\n";
     for (const auto& e : curves.epochs) out << e.epoch << ' ' << e.train_accuracy << ' ' << e.test_accuracy << '\n';
@@ -42,7 +42,7 @@ inline bool plot(const Curves& curves, const std::string& folder, const std::str
         << "set output '" << png << "'\n"
         << "set multiplot layout 1,2 title '" << title << "'\n"
         << "set xlabel 'epoch'\nset ylabel 'training loss'\nset grid\nset logscale y\n"
-        << "plot '" << data << "' index 0 using 1:2 with lines title 'running loss'\n"
+        << "plot '" << data << "' index 0 using 1:2 with lines title 'loss per step'\n"
         << "unset logscale y\nset ylabel 'accuracy'\nset key bottom right\n"
         << "plot '" << data << "' index 1 using 1:2 with linespoints title 'train', '" << data
         << "' index 1 using 1:3 with linespoints title 'test'\n"
