@@ -11,10 +11,12 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
 #include <modify/detail/invoke.hpp>
@@ -199,20 +201,16 @@ inline std::string trainable_column(const SummaryRow& row) {
 
 }  // namespace detail
 
-// summary(model, example_input): runs the example input through the model once, in eval mode and
-// without gradients, and returns one row per module (path, type, output shape, parameters,
-// trainable) with totals. The model is left as it was: every module's training mode is restored
-// and nothing is written (batch norms read their running statistics in eval mode).
-// A run-time error in a module is a ForwardError naming its path, as forward's are.
-template <class M, Value X>
-Summary summary(M& model, const X& example_input) {
+namespace detail {
+template <class M, class X>
+Summary summarise(M& model, const X& example_input) {
   Summary result;
-  result.input = detail::shape_of(example_input);
+  result.input = shape_of(example_input);
   {
-    detail::TrainingModesGuard restore(*model);
+    TrainingModesGuard restore(*model);
     torch::NoGradGuard no_grad;
     model->eval();
-    detail::summary_walk(model, example_input, std::string(), 0, result.rows);
+    summary_walk(model, example_input, std::string(), 0, result.rows);
   }
   for (const SummaryRow& row : result.rows)
     if (row.depth == 0) {
@@ -222,6 +220,22 @@ Summary summary(M& model, const X& example_input) {
   result.frozen_parameters = result.total_parameters - result.trainable_parameters;
   for (const auto& p : model->parameters()) result.parameter_bytes += p.numel() * int64_t(p.element_size());
   return result;
+}
+}  // namespace detail
+
+// summary(model, example_input): runs the example input through the model once, in eval mode and
+// without gradients, and returns one row per module (path, type, output shape, parameters,
+// trainable) with totals. The model is left as it was: every module's training mode is restored
+// and nothing is written (batch norms read their running statistics in eval mode).
+// A run-time error in a module is a ForwardError naming its path, as forward's are.
+template <class M, class X>
+Summary summary(M& model, const X& example_input) {
+  constexpr bool handle = std::is_base_of_v<torch::detail::ModuleHolderIndicator, M>;
+  static_assert(handle, "modify: summary(model, example_input): model is not a module handle (such as a modify::Sequential)");
+  static_assert(Value<X>, "modify: summary(model, example_input): the example input is not a value (a torch::Tensor "
+                          "or a std::tuple of values)");
+  if constexpr (handle && Value<X>) return detail::summarise(model, example_input);
+  else return Summary{};
 }
 
 // Prints the table: types indented by depth, then the totals.
