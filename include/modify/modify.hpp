@@ -16,6 +16,7 @@
 #include <modify/ops/elementwise.hpp>
 #include <modify/ops/matrix.hpp>
 #include <modify/ops/normalization.hpp>
+#include <modify/ops/positional.hpp>
 #include <modify/ops/reduction.hpp>
 #include <modify/ops/restructure.hpp>
 #include <modify/ops/structure.hpp>
