@@ -64,7 +64,7 @@ auto resnet(int64_t width) {
       modify::named<"pool">(torch::nn::MaxPool2d(2)), modify::named<"stage1">(residual_block(stem_channels)),
       modify::named<"down">(modify::Sequential(conv_norm(stem_channels, wide_channels, 2), torch::nn::ReLU())),
       modify::named<"stage2">(residual_block(wide_channels)),
-      torch::nn::Flatten(), modify::named<"head">(torch::nn::Linear(wide_channels * 7 * 7, classes)));
+      modify::named<"flatten">(torch::nn::Flatten()), modify::named<"head">(torch::nn::Linear(wide_channels * 7 * 7, classes)));
 }
 
 // ---- data --------------------------------------------------------------------------------------
