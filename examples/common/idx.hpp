@@ -1,6 +1,7 @@
 // Reading IDX files (the MNIST family's format), gzip-compressed or not, into uint8 tensors, with zlib.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
