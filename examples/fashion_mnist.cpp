@@ -3,6 +3,7 @@
 //
 //   build/examples/fashion_mnist [--epochs 5] [--batch-size 128] [--threads 2] [--out fashion_mnist_out]
 //                                [--train-subset N] [--test-subset N] [--help]
+//   build/tools/modify-run --nproc-per-node 2 -- build/examples/fashion_mnist --distributed   (data-parallel)
 //
 // Data: the gzip IDX files of Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
 // Exits non-zero when one of its own checks fails (loss falls, accuracy, base intact, merge exact).
