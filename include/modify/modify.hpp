@@ -3,6 +3,10 @@
 
 #include <modify/access.hpp>
 #include <modify/clone.hpp>
+#include <modify/distributed/data_parallel.hpp>
+#include <modify/distributed/free_port.hpp>
+#include <modify/distributed/process_group.hpp>
+#include <modify/distributed/sampler.hpp>
 #include <modify/errors.hpp>
 #include <modify/fixed_string.hpp>
 #include <modify/holder.hpp>
