@@ -6,6 +6,8 @@ packages=(
   g++ meson ninja-build pkg-config cmake python3  # toolchain; Meson finds LibTorch through its CMake package
   libtorch-dev libopenblas0-pthread              # LibTorch, and OpenBLAS so its matrix products are fast
   libboost-dev doctest-dev libbenchmark-dev      # Boost.Hana/MP11, tests, benchmarks
+  nlohmann-json3-dev                             # the safetensors header's JSON parser
+  clang-14 libclang-rt-14-dev                    # libFuzzer + ASan/UBSan for the safetensors fuzz test
 )
 
 missing=()
