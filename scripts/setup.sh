@@ -8,6 +8,8 @@ packages=(
   libboost-dev doctest-dev libbenchmark-dev      # Boost.Hana/MP11, tests, benchmarks
   nlohmann-json3-dev                             # the safetensors header's JSON parser
   clang-14 libclang-rt-14-dev                    # libFuzzer + ASan/UBSan for the safetensors fuzz test
+  zlib1g-dev dataset-fashion-mnist gnuplot-nox   # the main job: gzip IDX reading, its data, its plot
+  python3-torch python3-torchvision              # the test build writes reference checkpoints with PyTorch (tests/fixtures/generate_interop.py)
 )
 
 missing=()

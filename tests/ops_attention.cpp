@@ -181,3 +181,20 @@ TEST_CASE("bad q, k, v shapes and bad options are errors naming the shapes (and 
   out << causal();
   CHECK(out.str() == "modify::ScaledDotProductAttention(causal=true, mask=none, dropout=0, scale=1/sqrt(head_dim))");
 }
+
+TEST_CASE("SDPA with enable_gqa repeats k and v for each group of query heads, as PyTorch's enable_gqa") {
+  torch::manual_seed(5);
+  auto q = torch::randn({2, 4, 6, 8}), k = torch::randn({2, 2, 6, 8}), v = torch::randn({2, 2, 6, 8});
+  auto gqa = modify::SDPA(modify::SDPAOptions().causal(true).enable_gqa(true));
+  // Query heads 0, 1 use key/value head 0; 2, 3 use head 1 (HF's repeat_kv).
+  auto repeated = modify::SDPA(modify::SDPAOptions().causal(true))(
+      std::tuple{q, k.repeat_interleave(2, 1), v.repeat_interleave(2, 1)});
+  CHECK(torch::equal(gqa(std::tuple{q, k, v}), repeated));
+  CHECK(torch::equal(gqa(std::tuple{q, q, q}), modify::SDPA(modify::SDPAOptions().causal(true))(std::tuple{q, q, q})));
+  CHECK_THROWS_WITH(gqa(std::tuple{q, torch::randn({2, 3, 6, 8}), torch::randn({2, 3, 6, 8})}),
+                    doctest::Contains("with enable_gqa"));
+  std::ostringstream out;
+  out << gqa;
+  CHECK(out.str() ==
+        "modify::ScaledDotProductAttention(causal=true, mask=none, dropout=0, scale=1/sqrt(head_dim), enable_gqa=true)");
+}

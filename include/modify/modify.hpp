@@ -17,6 +17,7 @@
 #include <modify/ops/elementwise.hpp>
 #include <modify/ops/matrix.hpp>
 #include <modify/ops/normalization.hpp>
+#include <modify/ops/positional.hpp>
 #include <modify/ops/reduction.hpp>
 #include <modify/ops/restructure.hpp>
 #include <modify/ops/structure.hpp>
@@ -25,6 +26,7 @@
 #include <modify/parallel.hpp>
 #include <modify/select.hpp>
 #include <modify/sequential.hpp>
+#include <modify/summary.hpp>
 #include <modify/torch_traits.hpp>
 #include <modify/traits.hpp>
 #include <modify/transform/edit.hpp>

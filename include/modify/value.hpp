@@ -49,6 +49,26 @@ concept TupleOfTensors = TupleValue<T> && (N == 0 || tuple_arity_v<T> == N) &&
       return (TensorValue<Ts> && ...);
     }(std::type_identity<std::remove_cvref_t<T>>{});
 
+namespace detail {
+// write_value(out, value, print_tensor): a value with its tuples written "(a, (b, c))" and each
+// tensor written by print_tensor(out, tensor).
+template <class F>
+void write_value(std::ostream& out, const at::Tensor& t, const F& print_tensor) {
+  print_tensor(out, t);
+}
+template <class... Ts, class F>
+void write_value(std::ostream& out, const std::tuple<Ts...>& value, const F& print_tensor) {
+  out << '(';
+  std::apply(
+      [&](const auto&... element) {
+        std::size_t i = 0;
+        ((out << (i++ ? ", " : ""), write_value(out, element, print_tensor)), ...);
+      },
+      value);
+  out << ')';
+}
+}  // namespace detail
+
 // describe(value): shapes and dtypes of a value, as used in error messages ("[2, 5] Float").
 inline void describe(std::ostream& out, const at::Tensor& t) {
   if (!t.defined()) {
@@ -60,14 +80,7 @@ inline void describe(std::ostream& out, const at::Tensor& t) {
 }
 template <class... Ts>
 void describe(std::ostream& out, const std::tuple<Ts...>& value) {
-  out << '(';
-  std::apply(
-      [&](const auto&... element) {
-        std::size_t i = 0;
-        ((out << (i++ ? ", " : ""), describe(out, element)), ...);
-      },
-      value);
-  out << ')';
+  detail::write_value(out, value, [](std::ostream& o, const at::Tensor& t) { describe(o, t); });
 }
 template <Value V>
 std::string describe(const V& value) {

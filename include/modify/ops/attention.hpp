@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include <ATen/ATen.h>
 #include <c10/util/Optional.h>
@@ -46,6 +47,9 @@ struct ScaledDotProductAttentionOptions {
   // The probability of zeroing an attention weight (the rest scaled by 1 / (1 - p)), in training only.
   TORCH_ARG(double, dropout) = 0.0;
   TORCH_ARG(c10::optional<double>, scale) = c10::nullopt;
+  // Grouped-query attention, as PyTorch 2.5's enable_gqa: k and v may have fewer heads (dim -3)
+  // than q, a divisor of q's; each is repeated for its group of query heads (Llama's repeat_kv).
+  TORCH_ARG(bool, enable_gqa) = false;
 };
 
 // ScaledDotProductAttentionImpl: (q, k, v) -> softmax(q k^T * scale + mask) v, on tensors
@@ -78,8 +82,9 @@ class ScaledDotProductAttentionImpl : public Leaf<ScaledDotProductAttentionImpl>
   }
 
   at::Tensor forward(const std::tuple<at::Tensor, at::Tensor, at::Tensor>& qkv) {
-    const auto& [q, k, v] = qkv;
-    check(q, k, v);
+    const auto& [q, k_in, v_in] = qkv;
+    check(q, k_in, v_in);
+    const auto [k, v] = grouped(q, k_in, v_in);
     const int64_t L = q.size(-2), S = k.size(-2);
     const double scale = options.scale() ? *options.scale() : 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
     at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;
@@ -101,6 +106,7 @@ class ScaledDotProductAttentionImpl : public Leaf<ScaledDotProductAttentionImpl>
         << ", mask=" << (mask.defined() ? "given" : "none") << ", dropout=" << options.dropout() << ", scale=";
     if (options.scale()) out << *options.scale();
     else out << "1/sqrt(head_dim)";
+    if (options.enable_gqa()) out << ", enable_gqa=true";
     out << ")";
   }
 
@@ -118,9 +124,22 @@ class ScaledDotProductAttentionImpl : public Leaf<ScaledDotProductAttentionImpl>
     if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2) problem = "q, k and v need at least 2 dims ([..., seq, dim])";
     else if (q.size(-1) != k.size(-1)) problem = "q and k differ in their last dim (head_dim)";
     else if (k.size(-2) != v.size(-2)) problem = "k and v differ in their sequence length (dim -2)";
-    if (!problem.empty())
-      throw std::invalid_argument("modify: ScaledDotProductAttention: " + problem + "; got q " + sizes(q) + ", k " +
-                                  sizes(k) + ", v " + sizes(v));
+    if (!problem.empty()) fail(problem, q, k, v);
+  }
+  [[noreturn]] static void fail(const std::string& problem, const at::Tensor& q, const at::Tensor& k,
+                                const at::Tensor& v) {
+    throw std::invalid_argument("modify: ScaledDotProductAttention: " + problem + "; got q " + sizes(q) + ", k " +
+                                sizes(k) + ", v " + sizes(v));
+  }
+  // With enable_gqa, k and v repeated to q's number of heads (dim -3); otherwise as given.
+  std::pair<at::Tensor, at::Tensor> grouped(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const {
+    if (!options.enable_gqa()) return {k, v};
+    if (q.dim() < 3 || k.dim() < 3 || v.dim() < 3 || k.size(-3) != v.size(-3) || k.size(-3) == 0 ||
+        q.size(-3) % k.size(-3) != 0)
+      fail("with enable_gqa, q, k and v need a heads dim (-3), k and v the same number of heads, dividing q's", q, k, v);
+    const int64_t group = q.size(-3) / k.size(-3);
+    if (group == 1) return {k, v};
+    return {k.repeat_interleave(group, -3), v.repeat_interleave(group, -3)};
   }
 };
 TORCH_MODULE(ScaledDotProductAttention);

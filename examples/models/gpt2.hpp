@@ -1,0 +1,109 @@
+// GPT-2 written with modify: Hugging Face's GPT2LMHeadModel (and nanoGPT's GPT) as a type, its
+// parameters named as theirs up to the positions that residual connections and split norms add,
+// and the KeyMap that loads a Hugging Face GPT-2 checkpoint into it (docs/interop.md).
+//
+//   auto model = models::gpt2<12>(models::GPT2Config{});   // GPT-2 small: 12 blocks, 768 wide
+//   modify::load(model, "model.safetensors", {.keys = models::hf_gpt2_keys()});
+//   auto logits = model(token_ids);                         // [B, T] int64 -> [B, T, vocab]
+//
+// The number of blocks is a template argument: the whole architecture is the model's type.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include <modify/modify.hpp>
+#include <modify/ops/positional.hpp>
+
+#include "common.hpp"
+
+namespace models {
+
+struct GPT2Config {
+  int64_t vocab_size = 50257;
+  int64_t n_positions = 1024;
+  int64_t n_embd = 768;
+  int64_t n_head = 12;
+  double layer_norm_epsilon = 1e-5;
+  double dropout = 0.0;  // HF's resid_pdrop, embd_pdrop and attn_pdrop, all the same here
+};
+
+namespace detail {
+// PyTorch's nn.LayerNorm as modify's split: the parameter-free norm (0), then its affine part (1),
+// so PyTorch's `ln_1.weight` is `ln_1.1.weight` here.
+inline auto layer_norm(const GPT2Config& c) {
+  return modify::Sequential(modify::LayerNorm(modify::LayerNormOptions({c.n_embd}).eps(c.layer_norm_epsilon)),
+                            modify::ElementwiseAffine({c.n_embd}));
+}
+}  // namespace detail
+
+// gpt2_attention(config): causal self-attention, [B, T, C] -> [B, T, C] (c_attn, c_proj as nn.Linear:
+// GPT-2's Conv1D weights are the transposes).
+inline auto gpt2_attention(const GPT2Config& c) {
+  const int64_t C = c.n_embd, H = c.n_head;
+  return modify::Sequential(
+      modify::named<"c_attn">(torch::nn::Linear(C, 3 * C)),     // [B, T, 3C]
+      modify::ViewUnMerge(2, 3, C), modify::ViewUnMerge(3, H, C / H),  // [B, T, 3, H, D]
+      modify::Transpose(1, 2), modify::Transpose(2, 3),         // [B, 3, H, T, D]
+      modify::UnBind<3>(1),                                     // (q, k, v), each [B, H, T, D]
+      modify::SDPA(modify::SDPAOptions().causal(true).dropout(c.dropout)),
+      modify::Transpose(1, 2), modify::ViewMerge(2, 3),         // [B, T, C]
+      modify::named<"c_proj">(torch::nn::Linear(C, C)),
+      torch::nn::Dropout(c.dropout));
+}
+
+// gpt2_mlp(config): [B, T, C] -> [B, T, C] through 4C, GELU with the tanh approximation (GPT-2's gelu_new).
+inline auto gpt2_mlp(const GPT2Config& c) {
+  return modify::Sequential(modify::named<"c_fc">(torch::nn::Linear(c.n_embd, 4 * c.n_embd)),
+                            torch::nn::GELU(torch::nn::GELUOptions().approximate("tanh")),
+                            modify::named<"c_proj">(torch::nn::Linear(4 * c.n_embd, c.n_embd)),
+                            torch::nn::Dropout(c.dropout));
+}
+
+// gpt2_block(config): x + attn(ln_1(x)), then x + mlp(ln_2(x)). Parameters: 0.1.1.ln_1.1.weight,
+// 0.1.1.attn.c_attn.weight, ..., 1.1.1.ln_2.1.weight, 1.1.1.mlp.c_fc.weight, ...
+inline auto gpt2_block(const GPT2Config& c) {
+  return modify::Sequential(
+      detail::residual(modify::Sequential(modify::named<"ln_1">(detail::layer_norm(c)), modify::named<"attn">(gpt2_attention(c)))),
+      detail::residual(modify::Sequential(modify::named<"ln_2">(detail::layer_norm(c)), modify::named<"mlp">(gpt2_mlp(c)))));
+}
+
+// gpt2<Layers>(config): token ids [B, T] (T <= n_positions) -> logits [B, T, vocab_size]. Parameters:
+// transformer.wte.weight, transformer.wpe.weight, transformer.h.{n}.<block>, transformer.ln_f.1.*,
+// lm_head.weight (not tied to wte here: a checkpoint gives both; see docs/interop.md).
+template <std::size_t Layers>
+auto gpt2(const GPT2Config& c) {
+  auto transformer = modify::Sequential(modify::named<"wte">(torch::nn::Embedding(c.vocab_size, c.n_embd)),
+                                        modify::named<"wpe">(modify::PositionEmbedding(c.n_positions, c.n_embd)),
+                                        modify::named<"drop">(torch::nn::Dropout(c.dropout)),
+                                        modify::named<"h">(detail::repeated<Layers>([&] { return gpt2_block(c); })),
+                                        modify::named<"ln_f">(detail::layer_norm(c)));
+  return modify::Sequential(
+      modify::named<"transformer">(std::move(transformer)),
+      modify::named<"lm_head">(torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.vocab_size).bias(false))));
+}
+
+// hf_gpt2_keys(): Hugging Face's GPT2LMHeadModel keys -> gpt2()'s. In a block, the attention
+// residual's branch is `0.1.1.` and the MLP's `1.1.1.`; a LayerNorm `ln` has its affine part at
+// `ln.1.`; the Conv1D weights (c_attn, c_proj, c_fc: [in, out]) are transposed for nn.Linear. The
+// causal-mask buffers older checkpoints carry (attn.bias, attn.masked_bias) are ignored.
+inline modify::KeyMap hf_gpt2_keys() {
+  return modify::KeyMap()
+      .ignore("transformer.h.{n}.attn.bias")
+      .ignore("transformer.h.{n}.attn.masked_bias")
+      .rename("transformer.h.{n}.ln_1.{p}", "transformer.h.{n}.0.1.1.ln_1.1.{p}")
+      .rename("transformer.h.{n}.attn.*", "transformer.h.{n}.0.1.1.attn.*")
+      .rename("transformer.h.{n}.ln_2.{p}", "transformer.h.{n}.1.1.1.ln_2.1.{p}")
+      .rename("transformer.h.{n}.mlp.*", "transformer.h.{n}.1.1.1.mlp.*")
+      .rename("transformer.ln_f.{p}", "transformer.ln_f.1.{p}")
+      .transform("*.c_attn.weight", modify::KeyMap::transposed)
+      .transform("*.c_proj.weight", modify::KeyMap::transposed)
+      .transform("*.c_fc.weight", modify::KeyMap::transposed);
+}
+
+}  // namespace models
