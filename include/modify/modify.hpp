@@ -10,6 +10,7 @@
 #include <modify/errors.hpp>
 #include <modify/fixed_string.hpp>
 #include <modify/holder.hpp>
+#include <modify/init.hpp>
 #include <modify/io/safetensors.hpp>
 #include <modify/io/state_dict.hpp>
 #include <modify/leaf.hpp>
