@@ -22,6 +22,7 @@
 #include <modify/parallel.hpp>
 #include <modify/select.hpp>
 #include <modify/sequential.hpp>
+#include <modify/specialize/specialize.hpp>
 #include <modify/torch_traits.hpp>
 #include <modify/traits.hpp>
 #include <modify/transform/edit.hpp>
