@@ -24,6 +24,7 @@
 namespace modify::detail::spec {
 
 using inference::AffineMapOp;
+using AffineMap = inference::AffineMapOp;
 using inference::ConvOp;
 using inference::LinearOp;
 using inference::LinearStage;
@@ -183,6 +184,28 @@ auto map_after(const P& layer, const AffineMapOp& map, SpecializeReport& report)
   else return make_folded(with_parameters(layer, std::move(wb)), layer, map, rank);
 }
 
+// map_after_folded(folded, map): a second map after a layer that folded one (a split norm's
+// BatchNorm then its ElementwiseAffine): folded into the folded layer for the ranks both allow.
+template <class F>
+auto map_after_folded(const F& folded, const AffineMap& map, SpecializeReport& report) {
+  using Layer = decltype(folded->folded);
+  const at::Tensor& w = [&]() -> const at::Tensor& {
+    if constexpr (linear_op<Layer>) return folded->folded->stages.back().weight;
+    else return folded->folded->weight;
+  }();
+  const int64_t inner = folded->fold_rank, outer = fold_rank<Layer>(*map, w.size(0));
+  const int64_t rank = inner == 0 || outer == 0 ? 0 : inner < 0 ? outer : outer < 0 || outer == inner ? inner : 0;
+  count_fold(rank, report);
+  if (rank == 0) return make_folded(folded->folded, folded, map, 0);
+  const at::Tensor& b = [&]() -> const at::Tensor& {
+    if constexpr (linear_op<Layer>) return folded->folded->stages.back().bias;
+    else return folded->folded->bias;
+  }();
+  auto wb = scaled(w, b, map->scale, map->shift, channel_view(w));
+  if constexpr (linear_op<Layer>) return make_folded(with_last_stage(folded->folded, std::move(wb)), folded, map, rank);
+  else return make_folded(with_parameters(folded->folded, std::move(wb)), folded, map, rank);
+}
+
 // map_before(map, linear): l(x * s + t) = x (W diag(s))^T + (b + W t), on the Linear's input axis
 // (what a LayerNorm's affine part before a Linear becomes).
 inline auto map_before(const AffineMapOp& map, const LinearOp& layer, SpecializeReport& report) {
@@ -251,12 +274,20 @@ inline constexpr bool is_then = false;
 template <class P, class Act>
 inline constexpr bool is_then<inference::ThenImpl<P, Act>> = true;
 
+// folded_after<Impl>: a Folded of a layer then a map (not a map then a layer).
+template <class Impl>
+inline constexpr bool folded_after = false;
+template <class First, class Layer>
+inline constexpr bool folded_after<inference::FoldedImpl<First, AffineMap, Layer>> = std::is_same_v<First, Layer> ||
+                                                                                    folded_after<impl_t<First>>;
+
 template <class A, class B>
 constexpr bool combines() {
   using inference::output_facts;
   if constexpr ((linear_op<A> || conv_op<A>) && (scalar_op<B> || affine_map_op<B>)) return true;
   else if constexpr (linear_op<A> && linear_op<B>) return true;
   else if constexpr ((scalar_op<A> || affine_map_op<A>) && linear_op<B>) return true;
+  else if constexpr (folded_after<impl_t<A>> && affine_map_op<B>) return true;  // BatchNorm then its affine part
   else if constexpr (scalar_op<A> && scalar_op<B>) return true;
   else if constexpr (output_facts<A>.owned && inference::inplace_activation<impl_t<B>>) return true;
   // An affine map before a layer that already took its activation: into the layer.
@@ -279,6 +310,8 @@ auto combine(const A& a, const B& b, SpecializeReport& report) {
     return with_parameters(a, scalar_into(a->weight, a->bias, *b));
   } else if constexpr ((linear_op<A> || conv_op<A>) && affine_map_op<B>) {
     return map_after(a, b, report);
+  } else if constexpr (folded_after<impl_t<A>> && affine_map_op<B>) {
+    return map_after_folded(a, b, report);
   } else if constexpr (linear_op<A> && linear_op<B>) {
     return linear_then_linear(a, b, report);
   } else if constexpr (scalar_op<A> && scalar_op<B>) {
