@@ -190,8 +190,7 @@ struct Workload {
 using Aten = at::Tensor (*)(const at::Tensor&, const std::vector<at::Tensor>&, const std::vector<at::Tensor>&);
 
 template <class M>
-std::unique_ptr<Workload> make_workload(std::string name, M model, at::Tensor x, Aten aten, const std::string& dir,
-                                        bool with_nn_sequential) {
+std::unique_ptr<Workload> make_workload(std::string name, M model, at::Tensor x, Aten aten, const std::string& dir) {
   auto w = std::make_unique<Workload>();
   w->name = std::move(name);
   w->x = x;
@@ -203,8 +202,9 @@ std::unique_ptr<Workload> make_workload(std::string name, M model, at::Tensor x,
   w->keep.push_back(buffers);
 
   // The TorchScript side reads the same tensors, in order.
-  std::vector<at::Tensor> all = *params;
-  all.insert(all.end(), buffers->begin(), buffers->end());
+  std::vector<at::Tensor> all;
+  for (const auto& t : *params) all.push_back(t.detach());
+  for (const auto& t : *buffers) all.push_back(t.detach());
   std::vector<char> bytes = torch::pickle_save(c10::IValue(c10::List<at::Tensor>(all)));
   std::ofstream(dir + "/" + w->name + ".weights.pt", std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
 
@@ -213,13 +213,18 @@ std::unique_ptr<Workload> make_workload(std::string name, M model, at::Tensor x,
   w->variants.push_back({"specialized", [fast, x]() mutable { return fast(x); }});
   w->variants.push_back({"modify", [model, x]() mutable { return model(x); }});
   w->variants.push_back({"aten", [aten, x, params, buffers] { return aten(x, *params, *buffers); }});
-  if (with_nn_sequential) {
-    nn::Sequential seq;
-    for (const auto& child : model->children()) seq->push_back(child);
-    seq->eval();
-    w->variants.push_back({"nn_sequential", [seq, x]() mutable { return seq->forward(x); }});
-  }
   return w;
+}
+
+// The MLPs as torch::nn::Sequential holding the very same Linear and ReLU modules.
+template <class M>
+void add_nn_sequential(Workload& w, M& mlp) {
+  nn::Sequential seq;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (seq->push_back(modify::get<I>(mlp)), ...);
+  }(std::make_index_sequence<16>{});
+  seq->eval();
+  w.variants.push_back({"nn_sequential", [seq, x = w.x]() mutable { return seq->forward(x); }});
 }
 
 void add_torchscript(Workload& w, const std::string& dir) {
@@ -261,10 +266,13 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   torch::manual_seed(0);
   std::vector<std::unique_ptr<Workload>> workloads;
-  workloads.push_back(make_workload("mlp64_b1", make_mlp(64), torch::randn({1, 64}), aten_mlp, dir, true));
-  workloads.push_back(make_workload("mlp512_b32", make_mlp(512), torch::randn({32, 512}), aten_mlp, dir, true));
-  workloads.push_back(make_workload("cnn_b1", make_cnn(), torch::randn({1, 1, 28, 28}), aten_cnn, dir, false));
-  workloads.push_back(make_workload("gpt_b1", make_gpt(), torch::randn({1, T, C}), aten_gpt, dir, false));
+  auto mlp64 = make_mlp(64), mlp512 = make_mlp(512);
+  workloads.push_back(make_workload("mlp64_b1", mlp64, torch::randn({1, 64}), aten_mlp, dir));
+  add_nn_sequential(*workloads.back(), mlp64);
+  workloads.push_back(make_workload("mlp512_b32", mlp512, torch::randn({32, 512}), aten_mlp, dir));
+  add_nn_sequential(*workloads.back(), mlp512);
+  workloads.push_back(make_workload("cnn_b1", make_cnn(), torch::randn({1, 1, 28, 28}), aten_cnn, dir));
+  workloads.push_back(make_workload("gpt_b1", make_gpt(), torch::randn({1, T, C}), aten_gpt, dir));
 
   const std::string script = std::string("/usr/bin/python3 ") + MODIFY_BENCH_TORCHSCRIPT_SCRIPT + " " + dir;
   if (std::system(script.c_str()) != 0) fail("'" + script + "' failed");
