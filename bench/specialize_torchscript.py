@@ -118,8 +118,17 @@ def main(directory):
                 if source.shape != target.shape:
                     sys.exit(f"{name}: tensor {i} is {tuple(source.shape)} in C++, {tuple(target.shape)} here")
                 target.copy_(source)
-        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(model)))
-        frozen.save(f"{directory}/{name}.ts.pt")
+        path = f"{directory}/{name}.ts.pt"
+        # freeze folds Conv+BatchNorm and drops Dropout; optimize_for_inference works in place.
+        torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(model))).save(path)
+        try:
+            torch.jit.load(path)
+        except RuntimeError as e:
+            # LibTorch 1.13 writes the optimised CNN with a constant it cannot read back
+            # ("required keyword attribute 'value' is undefined"): keep the frozen model.
+            print(f"{name}: optimize_for_inference's result does not load ({e}); using torch.jit.freeze's",
+                  file=sys.stderr)
+            torch.jit.freeze(torch.jit.script(model)).save(path)
 
 
 if __name__ == "__main__":
