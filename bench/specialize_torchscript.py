@@ -3,7 +3,8 @@
 with the weights the C++ side wrote (a list of tensors: parameters, then buffers, in the order of
 the modify model's parameters() and buffers()), scripted, frozen and optimised for inference.
 
-usage: specialize_torchscript.py <directory>   reads <dir>/<workload>.weights.pt, writes <dir>/<workload>.ts.pt
+usage: specialize_torchscript.py <directory> <workload>...
+  reads <directory>/<workload>.weights.pt, writes <directory>/<workload>.ts.pt
 """
 import math
 import sys
@@ -105,10 +106,10 @@ WORKLOADS = {
 }
 
 
-def main(directory):
+def main(directory, names):
     torch.set_num_threads(1)
-    for name, make in WORKLOADS.items():
-        model = make().eval()
+    for name in names:
+        model = WORKLOADS[name]().eval()
         tensors = torch.load(f"{directory}/{name}.weights.pt")
         targets = list(model.parameters()) + [b for b in model.buffers() if b.dtype != torch.bool]
         if len(tensors) != len(targets):
@@ -132,4 +133,4 @@ def main(directory):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:])

@@ -24,7 +24,6 @@
 namespace modify::detail::spec {
 
 using inference::AffineMapOp;
-using AffineMap = inference::AffineMapOp;
 using inference::ConvOp;
 using inference::LinearOp;
 using inference::LinearStage;
@@ -53,8 +52,8 @@ auto take(const Tuple& t, std::index_sequence<I...>) {
 
 // ---- The arithmetic of the folds (new tensors; computed in double, cast back) ----------------
 
-// scaled(w, b, s, t, axis_shape): the parameters of layer-then-(x * s + t) on the output axis:
-// w * s (s broadcast along `view`), b * s + t. s and t may be undefined (1 and 0).
+// scaled(w, b, s, t, view): the parameters of layer-then-(x * s + t) on the output axis: w * s
+// (s viewed as `view` to broadcast over w), b * s + t. s and t may be undefined (1 and 0).
 inline std::pair<at::Tensor, at::Tensor> scaled(const at::Tensor& w, const at::Tensor& b, const at::Tensor& s,
                                                 const at::Tensor& t, std::vector<int64_t> view) {
   at::NoGradGuard no_grad;
@@ -187,7 +186,7 @@ auto map_after(const P& layer, const AffineMapOp& map, SpecializeReport& report)
 // map_after_folded(folded, map): a second map after a layer that folded one (a split norm's
 // BatchNorm then its ElementwiseAffine): folded into the folded layer for the ranks both allow.
 template <class F>
-auto map_after_folded(const F& folded, const AffineMap& map, SpecializeReport& report) {
+auto map_after_folded(const F& folded, const AffineMapOp& map, SpecializeReport& report) {
   using Layer = decltype(folded->folded);
   const at::Tensor& w = [&]() -> const at::Tensor& {
     if constexpr (linear_op<Layer>) return folded->folded->stages.back().weight;
@@ -278,7 +277,7 @@ inline constexpr bool is_then<inference::ThenImpl<P, Act>> = true;
 template <class Impl>
 inline constexpr bool folded_after = false;
 template <class First, class Layer>
-inline constexpr bool folded_after<inference::FoldedImpl<First, AffineMap, Layer>> = std::is_same_v<First, Layer> ||
+inline constexpr bool folded_after<inference::FoldedImpl<First, AffineMapOp, Layer>> = std::is_same_v<First, Layer> ||
                                                                                     folded_after<impl_t<First>>;
 
 template <class A, class B>

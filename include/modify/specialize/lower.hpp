@@ -1,5 +1,6 @@
 // Specialisation pass 2, lower(model, report): each leaf that has a faster inference form gets it.
-// Linear (and LoRA-adapted Linear, adapters merged) becomes an addmm on a planned buffer; ConvNd
+// Linear (and LoRA-adapted Linear, adapters merged) becomes an addmm into a planned buffer on a
+// pre-transposed contiguous copy of its weight; ConvNd
 // (merged too) a convolution that later folds take; eval-mode BatchNorm and ElementwiseAffine an
 // affine map; Scale, Shift and Negative a scalar affine map. Frozen wrappers are unwrapped.
 #pragma once
