@@ -31,6 +31,7 @@
 #include <modify/select.hpp>
 #include <modify/sequential.hpp>
 #include <modify/summary.hpp>
+#include <modify/specialize/specialize.hpp>
 #include <modify/torch_traits.hpp>
 #include <modify/traits.hpp>
 #include <modify/transform/edit.hpp>
