@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checks.hpp"
 #include "common/flags.hpp"
 #include "common/progress.hpp"
 #include "models/gpt2.hpp"
@@ -165,29 +166,6 @@ std::string sample(M& model, const Vocabulary& vocabulary, const std::string& pr
   return vocabulary.decode(tokens.squeeze(0));
 }
 
-// Every parameter and buffer by name, cloned: to prove later that nothing was written.
-modify::NamedTensors snapshot(auto& model) {
-  auto out = modify::state_dict(model);
-  for (auto& [name, tensor] : out) tensor = tensor.detach().clone();
-  return out;
-}
-
-bool unchanged(auto& model, const modify::NamedTensors& before) {
-  const auto now = modify::state_dict(model);
-  if (now.size() != before.size()) return false;
-  for (std::size_t i = 0; i < now.size(); ++i)
-    if (now[i].first != before[i].first || !torch::equal(now[i].second, before[i].second)) return false;
-  return true;
-}
-
-struct Checks {
-  bool all = true;
-  void operator()(bool ok, const std::string& what) {
-    std::cout << (ok ? "  ok      " : "  FAILED  ") << what << "\n";
-    all = all && ok;
-  }
-};
-
 std::string loss_change(const std::string& what, double before, double after) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(3) << what << " (" << before << " -> " << after << ")";
@@ -228,7 +206,7 @@ int run(const Options& o) {
   show("base model sample (seed " + std::to_string(sample_seed) + ")", base_sample);
 
   // 2. LoRA on the attention and MLP Linear layers (not lm_head); everything else frozen, shared.
-  const auto base_state = snapshot(base);
+  const auto base_state = examples::snapshot(base);
   const double base_second_before = second_eval.loss(base);
   auto adapted = modify::lora(base, {.rank = 8, .alpha = 16},
                               modify::select::type<torch::nn::Linear> && !modify::select::path<"lm_head">);
@@ -267,11 +245,11 @@ int run(const Options& o) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   std::cout << std::fixed << std::setprecision(1) << "time: " << wall << " s wall (" << o.threads
             << " threads)\n\nchecks:\n";
-  Checks check;
+  examples::Checks check;
   check(trained < 0.8 * initial, loss_change("training loss below 0.8x its start on " + o.text, initial, trained));
   check(adapted_trained < adapted_initial,
         loss_change("LoRA lowers the loss on " + o.second_text, adapted_initial, adapted_trained));
-  check(unchanged(base, base_state), "base weights bitwise unchanged by LoRA training");
+  check(examples::unchanged(base, base_state), "base weights bitwise unchanged by LoRA training");
   check(base_second_after == base_second_before, "base loss on the second text unchanged by LoRA training");
   check(base_sample_after == base_sample, "base model gives the same sample for the same seed after LoRA training");
   check(report.complete(), "the GPT-2-layout checkpoint loads completely through hf_gpt2_keys()");
