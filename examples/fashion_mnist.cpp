@@ -3,6 +3,7 @@
 //
 //   build/examples/fashion_mnist [--epochs 5] [--batch-size 128] [--threads 2] [--out fashion_mnist_out]
 //                                [--train-subset N] [--test-subset N] [--help]
+//   build/tools/modify-run --nproc-per-node 2 -- build/examples/fashion_mnist --distributed   (data-parallel)
 //
 // Data: the gzip IDX files of Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
 // Exits non-zero when one of its own checks fails (loss falls, accuracy, base intact, merge exact).
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -112,6 +114,10 @@ struct Options {
   int epochs = 6, batch_size = 128, threads = 2, train_subset = 0, test_subset = 0, lora_epochs = 1, width = 20;
   double learning_rate = 3e-3, weight_decay = 0.05, min_accuracy = -1;
   std::string out = "fashion_mnist_out", data = "/usr/share/datasets/fashion-mnist";
+  // --distributed: train data-parallel over the group modify-run sets up (RANK, WORLD_SIZE, ...);
+  // each rank takes --batch-size images per step from its DistributedSampler shard.
+  bool distributed = false;
+  std::optional<modify::distributed::ProcessGroup> group;
 };
 
 std::string figures(double loss, double accuracy, double lr) {
@@ -147,14 +153,25 @@ double accuracy(M& model, const Split& split, Task task, const std::string& labe
 template <class M>
 void train(M& model, std::vector<torch::Tensor> parameters, const Split& train_split, const Split& test_split, Task task,
            const Options& o, int epochs, examples::Curves& curves, const std::string& what) {
+  // Data-parallel: the wrapper averages the gradients in backward; every rank evaluates with
+  // rank 0's BatchNorm statistics (synchronize_buffers before each evaluation).
+  std::optional<modify::distributed::DataParallel<M>> ddp;
+  std::optional<modify::distributed::DistributedSampler> sampler;
+  if (o.group) {
+    ddp.emplace(model, *o.group);
+    sampler.emplace(train_split.size(), o.group->rank(), o.group->size(), modify::distributed::SamplerOptions{.seed = 0});
+  }
   torch::optim::AdamW optimizer(std::move(parameters),
                                 torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
-  const int64_t steps_per_epoch = std::max<int64_t>(1, train_split.size() / o.batch_size);
+  const int64_t shard = sampler ? static_cast<int64_t>(sampler->shard_size()) : train_split.size();
+  const int64_t steps_per_epoch = std::max<int64_t>(1, shard / o.batch_size);
   const int64_t total_steps = steps_per_epoch * epochs, warmup = std::max<int64_t>(1, total_steps / 30);
   int64_t step = 0;
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     model->train();
-    const auto order = torch::randperm(train_split.size());
+    if (sampler) sampler->set_epoch(static_cast<std::uint64_t>(epoch));
+    const auto order = sampler ? torch::tensor(std::vector<int64_t>(sampler->indices().begin(), sampler->indices().end()))
+                               : torch::randperm(train_split.size());
     examples::ProgressBar bar(what + " epoch " + std::to_string(epoch) + "/" + std::to_string(epochs), steps_per_epoch,
                               "img", o.batch_size);
     double running_loss = 0, running_accuracy = 0, lr = 0;
@@ -169,7 +186,7 @@ void train(M& model, std::vector<torch::Tensor> parameters, const Split& train_s
       const auto flip = torch::rand({x.size(0), 1, 1, 1}) < 0.5;
       x = torch::where(flip, x.flip({3}), x);
       optimizer.zero_grad();
-      const auto logits = model(x);
+      const auto logits = ddp ? (*ddp)(x) : model(x);
       const auto loss = torch::nn::functional::cross_entropy(logits, y);
       loss.backward();
       optimizer.step();
@@ -182,6 +199,7 @@ void train(M& model, std::vector<torch::Tensor> parameters, const Split& train_s
       bar.update(s + 1, figures(running_loss, running_accuracy, lr));
     }
     bar.finish(figures(running_loss, running_accuracy, lr));
+    if (ddp) ddp->synchronize_buffers();
     const double test = accuracy(model, test_split, task, "  test " + std::string(name(task)));
     curves.epochs.push_back({epoch, running_accuracy, test});
   }
@@ -233,7 +251,8 @@ int main(int argc, char** argv) {
       .add("width", o.width, "channels of the first stage (the second has twice as many)")
       .add("lr", o.learning_rate, "peak learning rate of AdamW")
       .add("min-accuracy", o.min_accuracy, "test accuracy to check for (-1: 0.92 on the full data with 5+ epochs, else 0.2)")
-      .add("data", o.data, "folder of the gzip IDX files");
+      .add("data", o.data, "folder of the gzip IDX files")
+      .add("distributed", o.distributed, "data-parallel over the ranks modify-run starts (docs/distributed.md)");
   flags.parse(argc, argv);
   if (o.epochs < 1 || o.batch_size < 2 || o.threads < 1 || o.lora_epochs < 1 || o.width < 1) {
     std::cerr << "fashion_mnist: --epochs, --lora-epochs, --threads and --width must be at least 1, --batch-size at least 2\n";
@@ -242,6 +261,11 @@ int main(int argc, char** argv) {
   const bool full_data = o.train_subset == 0 && o.test_subset == 0;
   if (o.min_accuracy < 0) o.min_accuracy = full_data && o.epochs >= 5 ? 0.92 : 0.2;
 
+  if (o.distributed) {
+    o.group.emplace();  // RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT from modify-run
+    // Every rank writes its own files; rank 0's are in --out.
+    if (o.group->rank() > 0) o.out += "/rank" + std::to_string(o.group->rank());
+  }
   const auto wall_start = std::chrono::steady_clock::now();
   torch::set_num_threads(o.threads);
   torch::manual_seed(0);

@@ -6,6 +6,9 @@ packages=(
   g++ meson ninja-build pkg-config cmake python3  # toolchain; Meson finds LibTorch through its CMake package
   libtorch-dev libopenblas0-pthread              # LibTorch, and OpenBLAS so its matrix products are fast
   libboost-dev doctest-dev libbenchmark-dev      # Boost.Hana/MP11, tests, benchmarks
+  libgloo-dev                                    # Gloo's headers: c10d's ProcessGroupGloo.hpp includes them (modify/distributed)
+  nlohmann-json3-dev                             # the safetensors header's JSON parser
+  clang-14 libclang-rt-14-dev                    # libFuzzer + ASan/UBSan for the safetensors fuzz test
   zlib1g-dev dataset-fashion-mnist gnuplot-nox   # the main job: gzip IDX reading, its data, its plot
   python3-torch python3-torchvision              # the test build writes reference checkpoints with PyTorch (tests/fixtures/generate_interop.py)
 )

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 #include <iterator>
 #include <map>
 #include <stdexcept>
@@ -48,5 +49,21 @@ class Fixture {
   std::filesystem::path path_;
   std::map<std::string, torch::Tensor> tensors_;
 };
+
+// temp_path(name): a path in a folder of this test process's own, removed when the process ends,
+// so test files run in parallel (or from two build trees at once) never share a file.
+inline std::string temp_path(const std::string& name) {
+  struct Folder {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("modify_test_" + std::to_string(::getpid()));
+    Folder() { std::filesystem::create_directories(path); }
+    ~Folder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Folder folder;
+  return (folder.path / name).string();
+}
 
 }  // namespace modify_test

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "fixtures.hpp"
+
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
@@ -16,11 +18,9 @@ namespace st = modify::safetensors;
 
 namespace {
 
-const std::string fixtures = MODIFY_TEST_FIXTURES_DIR;
+using modify_test::temp_path;
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("modify_test_io_" + name)).string();
-}
+const std::string fixtures = MODIFY_TEST_FIXTURES_DIR;
 
 // A file made of a length field, a header text and data bytes, as written (no checks).
 std::string write_raw(const std::string& name, const std::string& header, const std::string& data = "",
@@ -137,8 +137,7 @@ TEST_CASE("save writes contiguous copies of non-contiguous tensors and pads the 
 }
 
 TEST_CASE("save is atomic: a refused save leaves the previous file as it was, and no temporary file") {
-  const auto folder = std::filesystem::temp_directory_path() / "modify_test_io_atomic";
-  std::filesystem::remove_all(folder);
+  const std::filesystem::path folder = temp_path("atomic");
   std::filesystem::create_directory(folder);
   const auto path = (folder / "w.safetensors").string();
   st::save(path, {{"a", torch::ones({2})}});
@@ -211,7 +210,4 @@ TEST_CASE("every malformed file is a FormatError naming the file and what is wro
     if (valid) CHECK_NOTHROW(st::load(entry.path().string()));
     else CHECK_THROWS_AS(st::load(entry.path().string()), st::FormatError);
   }
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
-    if (entry.path().filename().string().rfind("modify_test_io_", 0) == 0 && entry.is_regular_file())
-      std::filesystem::remove(entry.path());
 }

@@ -3,6 +3,8 @@
 #include <modify/io/state_dict.hpp>
 #include <modify/modify.hpp>
 
+#include "fixtures.hpp"
+
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
@@ -11,9 +13,7 @@
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("modify_test_sd_" + name)).string();
-}
+using modify_test::temp_path;
 
 auto mlp() {
   return modify::Sequential(modify::named<"fc1">(torch::nn::Linear(4, 8)), modify::named<"act">(torch::nn::ReLU()),

@@ -3,6 +3,8 @@
 #include <modify/modify.hpp>
 #include <modify/transform/lora.hpp>
 
+#include "fixtures.hpp"
+
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
@@ -10,6 +12,8 @@
 #include <fstream>
 
 namespace {
+
+using modify_test::temp_path;
 
 auto mlp() {
   auto block = modify::Sequential(modify::named<"c_fc">(torch::nn::Linear(8, 32)), modify::named<"act">(torch::nn::GELU()),
@@ -26,10 +30,6 @@ std::map<std::string, at::Tensor> snapshot(const torch::nn::Module& m) {
   std::map<std::string, at::Tensor> out;
   for (const auto& p : m.named_parameters()) out[p.key()] = p.value().detach().clone();
   return out;
-}
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("modify_test_" + name)).string();
 }
 
 }  // namespace
@@ -180,20 +180,22 @@ TEST_CASE("adapters alone save and load; a fresh adapted model then reproduces t
     torch::NoGradGuard no_grad;
     for (auto& t : modify::trainable_parameters(trained)) t.normal_();
   }
-  const auto file = temp_path("adapter.pt");
+  const auto file = temp_path("adapter.safetensors");
   modify::save_adapter(trained, file);
   auto fresh = modify::lora(base, {.rank = 4}, fc_layers);
   auto x = torch::randn({3, 4});
   CHECK_FALSE(torch::equal(fresh(x), trained(x)));
   modify::load_adapter(fresh, file);
   CHECK(torch::equal(fresh(x), trained(x)));
-  torch::serialize::InputArchive archive;
-  archive.load_from(file);
-  auto keys = archive.keys();
+  // A safetensors file with PEFT's keys and metadata.
+  const auto saved = modify::safetensors::File::open(file);
+  auto keys = saved.names();
   std::sort(keys.begin(), keys.end());
-  const std::vector<std::string> expected{"1.1.mlp.c_fc.lora_A.weight", "1.1.mlp.c_fc.lora_B.weight",
-                                          "1.1.mlp.c_proj.lora_A.weight", "1.1.mlp.c_proj.lora_B.weight"};
+  const std::vector<std::string> expected{
+      "base_model.model.1.1.mlp.c_fc.lora_A.weight", "base_model.model.1.1.mlp.c_fc.lora_B.weight",
+      "base_model.model.1.1.mlp.c_proj.lora_A.weight", "base_model.model.1.1.mlp.c_proj.lora_B.weight"};
   CHECK(keys == expected);
+  CHECK(saved.metadata().at("format") == "pt");
   std::filesystem::remove(file);
 }
 
@@ -201,22 +203,23 @@ TEST_CASE("a bad adapter file is refused whole, and the model is left as it was"
   torch::manual_seed(6);
   auto base = mlp();
   auto small = modify::lora(base, {.rank = 2}, fc_layers);
-  const auto file = temp_path("adapter_rank2.pt");
+  const auto file = temp_path("adapter_rank2.safetensors");
   modify::save_adapter(small, file);
   auto model = modify::lora(base, {.rank = 4}, fc_layers);
   auto x = torch::randn({2, 4});
   const auto before = model(x);
-  CHECK_THROWS_WITH_AS(modify::load_adapter(model, file), doctest::Contains("'1.1.mlp.c_fc.lora_A.weight' is [2, 8] Float, the model has [4, 8] Float"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(modify::load_adapter(model, file), doctest::Contains("'base_model.model.1.1.mlp.c_fc.lora_A.weight' is [2, 8] Float, the model has [4, 8] Float"),
+                       modify::LoadError);
   CHECK(torch::equal(model(x), before));
   auto only_fc = modify::lora(base, {.rank = 2}, modify::select::name<"c_fc">);
-  CHECK_THROWS_WITH_AS(modify::load_adapter(only_fc, file), doctest::Contains("unexpected '1.1.mlp.c_proj.lora_A.weight'"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(modify::load_adapter(only_fc, file), doctest::Contains("unexpected 'base_model.model.1.1.mlp.c_proj.lora_A.weight'"),
+                       modify::LoadError);
   {
     std::ofstream truncated(file, std::ios::trunc);
-    truncated << "not an archive";
+    truncated << "not a safetensors file";
   }
-  CHECK_THROWS_WITH_AS(modify::load_adapter(model, file), doctest::Contains("cannot read"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(modify::load_adapter(model, file), doctest::Contains("is this a safetensors file?"),
+                       modify::safetensors::FormatError);
   CHECK(torch::equal(model(x), before));
   std::filesystem::remove(file);
 }

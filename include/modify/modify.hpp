@@ -3,9 +3,14 @@
 
 #include <modify/access.hpp>
 #include <modify/clone.hpp>
+#include <modify/distributed/data_parallel.hpp>
+#include <modify/distributed/free_port.hpp>
+#include <modify/distributed/process_group.hpp>
+#include <modify/distributed/sampler.hpp>
 #include <modify/errors.hpp>
 #include <modify/fixed_string.hpp>
 #include <modify/holder.hpp>
+#include <modify/init.hpp>
 #include <modify/io/safetensors.hpp>
 #include <modify/io/state_dict.hpp>
 #include <modify/leaf.hpp>
@@ -26,6 +31,7 @@
 #include <modify/select.hpp>
 #include <modify/sequential.hpp>
 #include <modify/summary.hpp>
+#include <modify/specialize/specialize.hpp>
 #include <modify/torch_traits.hpp>
 #include <modify/traits.hpp>
 #include <modify/transform/edit.hpp>

@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <memory>
 #include <ostream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -19,11 +18,11 @@
 #include <torch/nn/init.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
-#include <torch/serialize.h>
 
 #include <modify/access.hpp>
 #include <modify/clone.hpp>
 #include <modify/detail/functional.hpp>
+#include <modify/io/state_dict.hpp>
 #include <modify/select.hpp>
 #include <modify/transform/freeze.hpp>
 #include <modify/transform/transform.hpp>
@@ -356,54 +355,33 @@ std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(M& model) {
 }
 }  // namespace detail
 
-// save_adapter<"name">(model, path): the adapter's tensors alone, under PEFT's names, in a
-// LibTorch archive.
+namespace detail {
+// The adapter's tensors under the keys PEFT writes in adapter_model.safetensors.
+template <FixedString Name, class M>
+NamedTensors peft_adapter_tensors(M& model) {
+  auto tensors = adapter_tensors<Name>(model);
+  for (auto& [key, _] : tensors) key = "base_model.model." + key;
+  return tensors;
+}
+}  // namespace detail
+
+// save_adapter<"name">(model, path): the adapter's tensors alone, in a safetensors file under
+// PEFT's keys ("base_model.model.<path>.lora_A.weight", ...), written atomically.
 template <FixedString Name = "default", class M>
 void save_adapter(M& model, const std::string& path) {
-  auto tensors = detail::adapter_tensors<Name>(model);
+  auto tensors = detail::peft_adapter_tensors<Name>(model);
   if (tensors.empty()) throw std::invalid_argument("modify: save_adapter: the model has no adapter named '" + std::string(Name.view()) + "'");
-  torch::serialize::OutputArchive archive;
-  for (const auto& [key, tensor] : tensors) archive.write(key, tensor.detach());
-  archive.save_to(path);
+  safetensors::save(path, tensors, {{"format", "pt"}});
 }
 
 // load_adapter<"name">(model, path): loads the adapter's tensors from save_adapter's file. All or
-// nothing: every problem (missing, unexpected, wrongly shaped or typed tensors, an unreadable
-// file) is reported at once and the model is left exactly as it was.
+// nothing: every problem (missing, unexpected, wrongly shaped or typed tensors: a LoadError; a
+// malformed file: a safetensors::FormatError) is reported at once and the model is left exactly as
+// it was. The adapter tensors are written in place, so models sharing this adapter see the values.
 template <FixedString Name = "default", class M>
 void load_adapter(M& model, const std::string& path) {
-  auto tensors = detail::adapter_tensors<Name>(model);
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const std::exception& e) {
-    throw std::runtime_error("modify: load_adapter: cannot read '" + path + "': " + detail::message_of(e));
-  }
-  std::vector<std::string> problems;
-  std::vector<at::Tensor> loaded;
-  std::vector<std::string> expected;
-  for (const auto& [key, tensor] : tensors) {
-    expected.push_back(key);
-    at::Tensor value;
-    if (!archive.try_read(key, value)) {
-      problems.push_back("missing '" + key + "'");
-    } else if (value.sizes() != tensor.sizes() || value.scalar_type() != tensor.scalar_type()) {
-      std::ostringstream message;
-      message << "'" << key << "' is " << value.sizes() << ' ' << value.scalar_type() << ", the model has "
-              << tensor.sizes() << ' ' << tensor.scalar_type();
-      problems.push_back(message.str());
-    }
-    loaded.push_back(value);
-  }
-  for (const auto& key : archive.keys())
-    if (std::find(expected.begin(), expected.end(), key) == expected.end()) problems.push_back("unexpected '" + key + "'");
-  if (!problems.empty()) {
-    std::string message = "modify: load_adapter: '" + path + "' does not fit adapter '" + std::string(Name.view()) + "':";
-    for (const auto& p : problems) message += "\n  " + p;
-    throw std::runtime_error(message);
-  }
-  torch::NoGradGuard no_grad;
-  for (std::size_t i = 0; i < tensors.size(); ++i) tensors[i].second.copy_(loaded[i]);
+  detail::load_named(detail::peft_adapter_tensors<Name>(model), safetensors::load(path), {},
+                     "load_adapter: '" + path + "' (adapter '" + std::string(Name.view()) + "')");
 }
 
 }  // namespace modify

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Compile cost of modify::specialize: the time and peak memory of compiling a translation unit
+that defines an L-layer GPT (768 wide), adds LoRA to every c_attn and specialises it, against a
+unit that only includes <torch/torch.h>, for L = 6, 12, 24 (instantiation must grow linearly).
+
+usage: bench/compile_cost.py <build dir> [layers ...]
+Uses the compile command of bench/specialize.cpp from <build dir>/compile_commands.json (same
+flags, no precompiled header), compiling a full object (code generation counts) in a
+temporary directory. Python 3 standard library only.
+"""
+import json
+import os
+import re
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+GPT = r"""
+#include <modify/modify.hpp>
+#include <torch/torch.h>
+namespace nn = torch::nn;
+constexpr int64_t C = 768, H = 12;
+auto residual(auto block) {
+  return modify::Sequential(modify::Copy<2>(), modify::Parallel(modify::Identity(), block), modify::Add());
+}
+auto block() {
+  auto attention = modify::Sequential(
+      modify::named<"c_attn">(nn::Linear(C, 3 * C)), modify::ViewUnMerge(2, 3, C), modify::ViewUnMerge(3, H, C / H),
+      modify::Transpose(1, 2), modify::Transpose(2, 3), modify::UnBind<3>(1),
+      modify::SDPA(modify::SDPAOptions().causal(true)), modify::Transpose(1, 2), modify::ViewMerge(2, 3),
+      modify::named<"c_proj">(nn::Linear(C, C)), nn::Dropout(0.1));
+  auto mlp = modify::Sequential(modify::named<"c_fc">(nn::Linear(C, 4 * C)), nn::GELU(),
+                                modify::named<"c_proj">(nn::Linear(4 * C, C)), nn::Dropout(0.1));
+  return modify::Sequential(
+      residual(modify::Sequential(modify::LayerNorm({C}), modify::named<"ln_1">(modify::ElementwiseAffine({C})),
+                                  modify::named<"attn">(attention))),
+      residual(modify::Sequential(modify::LayerNorm({C}), modify::named<"ln_2">(modify::ElementwiseAffine({C})),
+                                  modify::named<"mlp">(mlp))));
+}
+template <std::size_t... I>
+auto gpt(std::index_sequence<I...>) {
+  return modify::Sequential(((void)I, block())..., modify::LayerNorm({C}), modify::ElementwiseAffine({C}),
+                            nn::Linear(nn::LinearOptions(C, 50257).bias(false)));
+}
+at::Tensor run(const at::Tensor& x) {
+  auto model = gpt(std::make_index_sequence<LAYERS>{});
+  auto adapted = modify::lora(model, {.rank = 8}, modify::select::name<"c_attn">);
+  adapted->eval();
+  auto fast = modify::specialize(adapted, x);
+  return fast(x);
+}
+"""
+BASELINE = "#include <torch/torch.h>\nat::Tensor run(const at::Tensor& x) { return x; }\n"
+
+
+def compile_command(build):
+    entries = json.load(open(os.path.join(build, "compile_commands.json")))
+    for e in entries:
+        if e["file"].endswith("bench/specialize.cpp"):
+            return e["directory"], shlex.split(e["command"])
+    sys.exit("no compile command for bench/specialize.cpp in " + build + " (configure with -Dbench=true)")
+
+
+def measure(directory, command, source, tmp):
+    path = os.path.join(tmp, "unit.cpp")
+    open(path, "w").write(source)
+    args, skip = [], False
+    for a in command:
+        if skip:
+            skip = False
+            continue
+        if a in ("-o", "-MQ", "-MF", "-c"):
+            skip = a != "-c"
+            continue
+        if a in ("-MD",) or a.endswith("specialize.cpp") or a.startswith("-DMODIFY_BENCH"):
+            continue
+        args.append(a)
+    args += ["-c", path, "-o", os.path.join(tmp, "unit.o")]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    result = subprocess.run(args, cwd=directory, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if result.returncode != 0:
+        sys.exit("compile failed:\n" + result.stderr[-3000:])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, max over children so far
+    return seconds, peak / 1024.0, before
+
+
+def main():
+    build = sys.argv[1]
+    layers = [int(a) for a in sys.argv[2:]] or [6, 12, 24]
+    directory, command = compile_command(build)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Each unit in its own child process run, so ru_maxrss is that compile's peak.
+        rows = []
+        for name, source in [("torch.h only", BASELINE)] + [(f"GPT {n} layers + LoRA + specialize", GPT.replace("LAYERS", str(n))) for n in layers]:
+            out = subprocess.run([sys.executable, __file__, "--one", directory, json.dumps(command), tmp],
+                                 input=source, capture_output=True, text=True)
+            if out.returncode != 0:
+                sys.exit(out.stdout + out.stderr)
+            seconds, mib = map(float, out.stdout.split())
+            rows.append((name, seconds, mib))
+            print(f"{name:40s} {seconds:7.1f} s {mib:8.0f} MiB", flush=True)
+        base = rows[0]
+        for name, seconds, mib in rows[1:]:
+            print(f"{name:40s} +{seconds - base[1]:6.1f} s +{mib - base[2]:6.0f} MiB over torch.h only")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        directory, command, tmp = sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+        seconds, mib, _ = measure(directory, command, sys.stdin.read(), tmp)
+        print(seconds, mib)
+    else:
+        main()

@@ -1,0 +1,59 @@
+// What the specialisation passes share: children as named slots, and rebuilding a container of
+// other children (each keeps the name it had, so error messages still give the model's own paths).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <modify/detail/container.hpp>
+#include <modify/named.hpp>
+#include <modify/parallel.hpp>
+#include <modify/sequential.hpp>
+#include <modify/transform/transform.hpp>
+
+namespace modify::detail::spec {
+
+template <class Impl>
+inline constexpr bool is_sequential = false;
+template <class... Cs>
+inline constexpr bool is_sequential<SequentialImpl<Cs...>> = true;
+template <class Impl>
+inline constexpr bool is_parallel = false;
+template <class... Cs>
+inline constexpr bool is_parallel<ParallelImpl<Cs...>> = true;
+
+// slot<Impl, I>(module): child I of a container as Named<its name, its handle>; unnamed children
+// are named by their position, so that a rebuilt container keeps the original paths.
+template <class Impl, std::size_t I, class H>
+auto slot(const H& module) {
+  using Child = child_type_t<Impl, I>;
+  using M = typename child_info<Child>::module_type;
+  return Named<child_info<Child>::template fixed_name<I>, M>{std::get<I>(module->child_modules)};
+}
+
+// rebuild_as<Impl>(slots, training): a container like Impl (Sequential or Parallel) of the slots.
+template <class Impl, class... Slots>
+auto rebuild_as(std::tuple<Slots...> slots, bool training) {
+  using Rebuilt = typename Impl::template rebind<Slots...>;
+  auto children = std::apply([](auto&... s) { return std::tuple<typename child_info<Slots>::module_type...>{s.module...}; }, slots);
+  return Rebuilt(std::make_shared<typename Rebuilt::ContainedType>(from_children, std::move(children), training));
+}
+
+// map_children(module, f): a container like module's with child I replaced by f(child I): the
+// shape every pass takes when it does not change the number of children.
+template <class H, class F>
+auto map_children(const H& module, F&& f) {
+  using Impl = impl_t<H>;
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    auto slots = std::tuple{[&] {
+      auto s = slot<Impl, I>(module);
+      return Named<decltype(s)::name, decltype(f(s.module))>{f(s.module)};
+    }()...};
+    return rebuild_as<Impl>(std::move(slots), module->is_training());
+  }(std::make_index_sequence<Impl::size>{});
+}
+
+}  // namespace modify::detail::spec
