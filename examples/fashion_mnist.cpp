@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "common/checks.hpp"
 #include "common/flags.hpp"
 #include "common/idx.hpp"
 #include "common/plot.hpp"
@@ -218,25 +219,6 @@ double images_per_second(M& model, const torch::Tensor& images) {
   return double(images.size(0)) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Every parameter and buffer by name, cloned: to prove later that nothing was written.
-std::vector<std::pair<std::string, torch::Tensor>> snapshot(const torch::nn::Module& model) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : model.named_parameters()) out.emplace_back(p.key(), p.value().detach().clone());
-  for (const auto& b : model.named_buffers()) out.emplace_back(b.key(), b.value().clone());
-  return out;
-}
-
-bool unchanged(const torch::nn::Module& model, const std::vector<std::pair<std::string, torch::Tensor>>& before) {
-  auto parameters = model.named_parameters();
-  auto buffers = model.named_buffers();
-  for (const auto& [key, value] : before) {
-    const auto* now = parameters.find(key);
-    if (!now) now = buffers.find(key);
-    if (!now || !torch::equal(*now, value)) return false;
-  }
-  return true;
-}
-
 // The checkpoint: the state dict as safetensors (PyTorch's names: "stage1.1.body.a.conv.weight", ...).
 template <class M>
 std::string save_checkpoint(M& model, const std::string& path, double test_accuracy) {
@@ -252,14 +234,6 @@ double user_cpu_seconds() {
   getrusage(RUSAGE_SELF, &usage);
   return double(usage.ru_utime.tv_sec) + double(usage.ru_utime.tv_usec) * 1e-6;
 }
-
-struct Checks {
-  bool all = true;
-  void operator()(bool ok, const std::string& what) {
-    std::cout << (ok ? "  ok      " : "  FAILED  ") << what << "\n";
-    all = all && ok;
-  }
-};
 
 }  // namespace
 
@@ -331,7 +305,7 @@ int main(int argc, char** argv) {
 
   // 2. LoRA: every conv and the head get rank-4 adapters; everything else is frozen and shared.
   const double base_inverted = accuracy(base, test_split, Task::inverted, "base on inverted");
-  const auto base_state = snapshot(*base);
+  const auto base_state = examples::snapshot(base);
   const auto probe_before = [&] { torch::NoGradGuard g; base->eval(); return base(probe); }();
   // The adapted model also gets batch norms of its own (clones, whose statistics follow the
   // inverted images as the adapters train); every other module is the base's, shared.
@@ -400,7 +374,7 @@ int main(int argc, char** argv) {
   std::cout << std::setprecision(1) << "time: " << wall << " s wall, " << user_cpu_seconds() << " s user CPU ("
             << o.threads << " threads)\n\nchecks:\n";
 
-  Checks check;
+  examples::Checks check;
   const auto& steps = curves.steps;
   const std::size_t quarter = std::max<std::size_t>(1, steps.size() / 4);
   double first = 0, last = 0;
@@ -412,7 +386,7 @@ int main(int argc, char** argv) {
   accuracy_text << std::setprecision(4) << "test accuracy " << base_accuracy << " >= " << o.min_accuracy;
   check(base_accuracy >= o.min_accuracy, accuracy_text.str());
   check(checkpoint_exact, "the safetensors checkpoint reloads into a fresh model computing the same outputs");
-  check(unchanged(*base, base_state), "base weights and statistics bitwise unchanged by LoRA training");
+  check(examples::unchanged(base, base_state), "base weights and statistics bitwise unchanged by LoRA training");
   check(torch::equal(probe_before, probe_after), "base outputs bitwise unchanged by LoRA training");
   check(base_original_after == base_accuracy, "base accuracy on the original task unchanged");
   check(shares, "the adapted model shares every base parameter (same tensors)");

@@ -90,3 +90,15 @@ TEST_CASE("an Embedding with max_norm would rewrite a shared weight: refused") {
                        std::invalid_argument);
   CHECK(torch::equal(weight, embedding->weight));
 }
+
+TEST_CASE("a frozen PositionEmbedding (a modify leaf without a bias) adds the same rows and gets no gradient") {
+  modify::PositionEmbedding wpe(6, 4);
+  modify::Frozen frozen(wpe);
+  auto x = torch::randn({2, 5, 4}, torch::requires_grad());
+  const auto y = frozen(x);
+  CHECK(torch::equal(y, wpe(x)));
+  y.sum().backward();
+  CHECK(x.grad().defined());
+  CHECK_FALSE(wpe->weight.grad().defined());
+  CHECK(frozen->named_parameters()["weight"].is_same(wpe->weight));
+}

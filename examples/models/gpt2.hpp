@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include <torch/nn/modules/activation.h>
@@ -104,6 +106,26 @@ inline modify::KeyMap hf_gpt2_keys() {
       .transform("*.c_attn.weight", modify::KeyMap::transposed)
       .transform("*.c_proj.weight", modify::KeyMap::transposed)
       .transform("*.c_fc.weight", modify::KeyMap::transposed);
+}
+
+// hf_gpt2_state_dict(model): the inverse of hf_gpt2_keys(): gpt2()'s tensors under Hugging Face's
+// GPT2LMHeadModel names, the Conv1D weights transposed back to [in, out] (new contiguous tensors;
+// the rest are the model's own). Saved as safetensors, it loads through hf_gpt2_keys().
+template <class M>
+modify::NamedTensors hf_gpt2_state_dict(M& model) {
+  // Our block-internal prefixes -> HF's, the inverse of the renames above.
+  constexpr std::pair<std::string_view, std::string_view> renames[] = {
+      {".0.1.1.ln_1.1.", ".ln_1."}, {".0.1.1.attn.", ".attn."},     {".1.1.1.ln_2.1.", ".ln_2."},
+      {".1.1.1.mlp.", ".mlp."},     {"transformer.ln_f.1.", "transformer.ln_f."}};
+  modify::NamedTensors out;
+  for (auto [key, tensor] : modify::state_dict(model)) {
+    for (const auto& [ours, theirs] : renames)
+      if (const auto at = key.find(ours); at != std::string::npos) key.replace(at, ours.size(), theirs);
+    for (std::string_view conv1d : {".c_attn.weight", ".c_proj.weight", ".c_fc.weight"})
+      if (key.ends_with(conv1d)) tensor = modify::KeyMap::transposed(tensor).contiguous();
+    out.emplace_back(std::move(key), std::move(tensor));
+  }
+  return out;
 }
 
 }  // namespace models

@@ -18,10 +18,11 @@
 namespace modify::detail {
 
 // runs_with_weights<Impl>: a module of modify's own (e.g. ElementwiseAffine) that says how to run
-// itself with other parameters: `forward_with(x, weight, bias)`, with members `weight` and `bias`.
+// itself with other parameters: `forward_with(x, weight, bias)`, with a member `weight` and, if it
+// has one, `bias` (a module without a bias, e.g. PositionEmbedding, ignores that argument).
 template <class Impl>
 concept runs_with_weights = requires(const Impl& m, const at::Tensor& t) {
-  { m.forward_with(t, m.weight, m.bias) } -> std::same_as<at::Tensor>;
+  { m.forward_with(t, m.weight, t) } -> std::same_as<at::Tensor>;
 };
 
 // takes_weights<Impl>: apply_with knows how to run Impl with other parameters.

@@ -55,12 +55,15 @@ class PositionEmbeddingImpl : public Leaf<PositionEmbeddingImpl> {
 
   void reset() override { weight = register_parameter("weight", at::randn({num_positions, dim})); }
 
-  at::Tensor forward(const at::Tensor& x) const {
+  at::Tensor forward(const at::Tensor& x) const { return forward_with(x, weight, {}); }
+
+  // forward_with(x, weight, no_bias): this module's function with another weight (freeze, LoRA).
+  at::Tensor forward_with(const at::Tensor& x, const at::Tensor& w, const at::Tensor& /*no_bias*/) const {
     if (x.dim() < 2 || x.size(-1) != dim || x.size(-2) > num_positions)
       throw std::invalid_argument("modify: PositionEmbedding(" + std::to_string(num_positions) + ", " +
                                   std::to_string(dim) + ") expects an input [..., T, " + std::to_string(dim) +
                                   "] with T <= " + std::to_string(num_positions) + ", got " + detail::sizes_string(x));
-    return x + weight.slice(0, 0, x.size(-2));
+    return x + w.slice(0, 0, x.size(-2));
   }
 
   void pretty_print(std::ostream& out) const override {
