@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Turns the marked C++ examples of docs/*.md into one doctest source file.
 
-    python3 extract.py OUTPUT.cpp docs/a.md docs/b.md ...
+    python3 extract.py [--docs-dir DIR] OUTPUT.cpp docs/a.md docs/b.md ...
+
+With --docs-dir, every *.md in DIR must be among the pages given (so a new page cannot go
+untested by being left out of tests/meson.build's doc_pages).
 
 A block is marked by the line just before its opening fence:
 
@@ -69,6 +72,10 @@ def blocks(path):
 
 
 def main(argv):
+    docs_dir = None
+    if len(argv) > 2 and argv[1] == '--docs-dir':
+        docs_dir = pathlib.Path(argv[2])
+        argv = argv[:1] + argv[3:]
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
@@ -78,7 +85,7 @@ def main(argv):
              '#include <torch/torch.h>', '',
              # what the examples use beside modify, LibTorch and doctest
              '#include <algorithm>', '#include <cmath>', '#include <filesystem>', '#include <numeric>',
-             '#include <sstream>', '#include <string>', '#include <vector>', '']
+             '#include <random>', '#include <sstream>', '#include <string>', '#include <vector>', '']
     total = 0
     try:
         for page in (pathlib.Path(os.path.normpath(a)) for a in argv[2:]):
@@ -100,6 +107,13 @@ def main(argv):
     except (ExtractError, OSError, UnicodeDecodeError) as e:
         print(f'extract.py: {e}', file=sys.stderr)
         return 1
+    if docs_dir is not None:
+        given = {pathlib.Path(a).resolve() for a in argv[2:]}
+        left_out = sorted(str(p) for p in docs_dir.glob('*.md') if p.resolve() not in given)
+        if left_out:
+            print('extract.py: pages not given, so their examples would not be tested: ' + ', '.join(left_out) +
+                  ' (add them to doc_pages in tests/meson.build)', file=sys.stderr)
+            return 1
     if total == 0:
         print('extract.py: no examples found in ' + ' '.join(argv[2:]), file=sys.stderr)
         return 1
