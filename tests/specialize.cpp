@@ -268,12 +268,50 @@ TEST_CASE("a GPT-style model with LoRA specialises to the same outputs") {
   CHECK(fast->report.lora_merged == 2);
   CHECK(fast->report.inplace_residuals == 2);
   CHECK(fast->report.affine_folds == 3);  // ln_1 into c_attn, ln_2 into c_fc, ln_f into lm_head
+  CHECK(fast->report.cached_causal_masks == 1);
   CHECK(close(fast(x), adapted(x)));
+  const auto longer = torch::randn({1, T + 3, C});  // another sequence length: a new mask, a new plan
+  CHECK(close(fast(longer), adapted(longer)));
   CHECK(unchanged(adapted, before));
   // The report prints what each pass did.
   std::ostringstream printed;
   printed << fast->report;
   CHECK(printed.str().find("in-place residual adds: 2") != std::string::npos);
+}
+
+TEST_CASE("attention: the causal mask is made once per length, with the same numbers; other attention as it is") {
+  torch::manual_seed(5);
+  auto causal = modify::Sequential(modify::Copy<3>(), modify::SDPA(modify::SDPAOptions().causal(true)));
+  causal->eval();
+  auto fast = modify::specialize(causal, torch::randn({2, 4, 7, 8}));
+  CHECK(fast->report.cached_causal_masks == 1);
+  for (int64_t L : {7, 7, 12, 3}) {  // the same length again, then others (re-made masks)
+    const auto x = torch::randn({2, 4, L, 8});
+    CHECK(torch::equal(fast(x), causal(x)));
+  }
+  // An explicit mask is run by the module itself; the mask is the specialised model's buffer too.
+  const auto mask = torch::rand({5, 5}) > 0.3;
+  auto masked = modify::Sequential(modify::Copy<3>(), modify::SDPA(modify::SDPAOptions().mask(mask | torch::eye(5, torch::kBool))));
+  masked->eval();
+  auto fast_masked = modify::specialize(masked, torch::randn({1, 5, 4}));
+  CHECK(fast_masked->report.cached_causal_masks == 0);
+  const auto x = torch::randn({1, 5, 4});
+  CHECK(torch::equal(fast_masked(x), masked(x)));
+  CHECK(fast_masked->named_buffers().size() == 1);
+  CHECK(fast_masked->named_buffers()[0].value().is_same(modify::get<1>(masked)->mask));
+  // A bad input gets the module's own error, with the path.
+  auto bare = modify::Sequential(modify::SDPA(modify::SDPAOptions().causal(true)));
+  bare->eval();
+  const auto q = torch::randn({1, 3, 8});
+  auto fast_bare = modify::specialize(bare, std::tuple{q, q, q});
+  std::string message;
+  try {
+    fast_bare(std::tuple{q, torch::randn({1, 3, 6}), q});
+  } catch (const modify::ForwardError& e) {
+    message = e.what();
+  }
+  CHECK(message.find("module '0'") != std::string::npos);
+  CHECK(message.find("q and k differ in their last dim") != std::string::npos);
 }
 
 TEST_CASE("misuse at run time: a model in training mode, a BatchNorm without running statistics") {

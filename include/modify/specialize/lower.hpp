@@ -2,7 +2,8 @@
 // Linear (and LoRA-adapted Linear, adapters merged) becomes an addmm into a planned buffer on a
 // pre-transposed contiguous copy of its weight; ConvNd
 // (merged too) a convolution that later folds take; eval-mode BatchNorm and ElementwiseAffine an
-// affine map; Scale, Shift and Negative a scalar affine map. Frozen wrappers are unwrapped.
+// affine map; Scale, Shift and Negative a scalar affine map; ScaledDotProductAttention an
+// attention with its causal mask cached. Frozen wrappers are unwrapped.
 #pragma once
 
 #include <cmath>
@@ -60,7 +61,8 @@ constexpr bool lowerable() {
     using Impl = impl_t<typename base_of<H>::type>;
     return std::is_same_v<Impl, torch::nn::LinearImpl> || conv_dims<Impl> > 0 || is_batch_norm<Impl> ||
            std::is_same_v<Impl, ElementwiseAffineImpl> || std::is_same_v<Impl, ScaleImpl> ||
-           std::is_same_v<Impl, ShiftImpl> || std::is_same_v<Impl, NegativeImpl>;
+           std::is_same_v<Impl, ShiftImpl> || std::is_same_v<Impl, NegativeImpl> ||
+           std::is_same_v<Impl, ScaledDotProductAttentionImpl>;
   }
 }
 
@@ -106,6 +108,9 @@ auto lower_leaf(const H& module, std::string_view path, SpecializeReport& report
       return inference::ScalarAffineOp(module->factor, 0.0);
     } else if constexpr (std::is_same_v<Impl, ShiftImpl>) {
       return inference::ScalarAffineOp(1.0, module->offset);
+    } else if constexpr (std::is_same_v<Impl, ScaledDotProductAttentionImpl>) {
+      if (module->options.causal()) ++report.cached_causal_masks;
+      return inference::AttentionOp(module);
     } else {
       static_assert(std::is_same_v<Impl, NegativeImpl>);
       return inference::ScalarAffineOp(-1.0, 0.0);

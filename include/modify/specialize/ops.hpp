@@ -1,9 +1,12 @@
 // The inference-only modules modify::specialize builds: Linear as addmm into a planned buffer,
-// convolutions, affine maps, in-place activations, folds valid for one input rank, in-place residuals.
+// convolutions, affine maps, attention with a cached causal mask, in-place activations, folds valid
+// for one input rank, in-place residuals.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <ostream>
 #include <sstream>
@@ -23,6 +26,7 @@
 #include <modify/errors.hpp>
 #include <modify/holder.hpp>
 #include <modify/leaf.hpp>
+#include <modify/ops/attention.hpp>
 #include <modify/specialize/report.hpp>
 #include <modify/traits.hpp>
 #include <modify/transform/freeze.hpp>  // detail::share_tensors
@@ -242,6 +246,54 @@ struct ScalarAffineOpImpl : Leaf<ScalarAffineOpImpl> {
 };
 TORCH_MODULE(ScalarAffineOp);
 
+// AttentionOpImpl: a causal ScaledDotProductAttention for inference. The causal mask is made once
+// per (L, S, dtype, device) as an additive -inf bias, and scale and mask are applied in place on
+// the scores, where the training-time module builds the mask and allocates three times per call
+// (frozen TorchScript keeps nanoGPT's mask as a constant too). The same numbers: x + (-inf) and
+// masked_fill give the same scores. Non-causal or grouped-query attention runs the module as it
+// is. Its buffer is the module's explicit mask, if any (the same tensor). Ternary, ParamFree,
+// NonLinear.
+class AttentionOpImpl : public Leaf<AttentionOpImpl> {
+ public:
+  static constexpr Traits traits{Arity::ternary, Params::none, Linearity::nonlinear, Kind::none};
+
+  explicit AttentionOpImpl(ScaledDotProductAttention attention) : attention(std::move(attention)) { reset(); }
+
+  void reset() override {
+    if (attention->mask.defined()) register_buffer("attn_mask", attention->mask);
+  }
+
+  at::Tensor forward(const std::tuple<at::Tensor, at::Tensor, at::Tensor>& qkv) {
+    const auto& o = attention->options;
+    const auto& [q, k, v] = qkv;
+    const bool well_formed = q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2 && q.size(-1) == k.size(-1) &&
+                             k.size(-2) == v.size(-2);
+    if (!o.causal() || o.enable_gqa() || !well_formed) return attention->forward(qkv);  // its errors, its paths
+    const double scale = o.scale() ? *o.scale() : 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+    at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
+    scores.mul_(scale).add_(causal_bias(q.size(-2), k.size(-2), scores.options()));
+    return at::matmul(at::softmax(scores, -1), v);
+  }
+
+  void pretty_print(std::ostream& out) const override {
+    out << "modify::specialize::Attention(";
+    attention->pretty_print(out);
+    out << ")";
+  }
+
+  ScaledDotProductAttention attention;  // shared with the model specialize was given
+
+ private:
+  const at::Tensor& causal_bias(int64_t L, int64_t S, const at::TensorOptions& options) {
+    if (!bias_.defined() || bias_.size(0) != L || bias_.size(1) != S || bias_.scalar_type() != options.dtype() ||
+        bias_.device() != options.device())
+      bias_ = at::full({L, S}, -std::numeric_limits<double>::infinity(), options).triu_(1);
+    return bias_;
+  }
+  at::Tensor bias_;  // [L, S]: 0 on and below the diagonal, -inf above
+};
+TORCH_MODULE(AttentionOp);
+
 // ---- What a module's output is, as the types tell -------------------------------------------
 
 // output_of<H>: `owned` when the module's output is a tensor nobody else holds (fresh, or one of
@@ -274,6 +326,10 @@ struct output_of<AffineMapOpImpl> {
 };
 template <>
 struct output_of<ScalarAffineOpImpl> {
+  static constexpr OutputFacts value{true, false};
+};
+template <>
+struct output_of<AttentionOpImpl> {
   static constexpr OutputFacts value{true, false};
 };
 

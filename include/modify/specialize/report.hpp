@@ -30,6 +30,7 @@ struct SpecializeReport {
   std::size_t linear_chained = 0;      // Linear∘Linear kept as two (the product would be larger)
   std::size_t inplace_activations = 0; // activations run in place on their producer's output
   std::size_t inplace_residuals = 0;   // residual additions done in place in the branch's output
+  std::size_t cached_causal_masks = 0; // causal attentions whose mask is made once, not per call
   std::size_t buffers = 0;             // intermediate buffers planned for the example input
   std::size_t buffer_bytes = 0;        // their total size
 
@@ -45,6 +46,7 @@ struct SpecializeReport {
         << "  Linear∘Linear folded:   " << linear_folds << " (kept as two: " << linear_chained << ")\n"
         << "  in-place activations:   " << inplace_activations << '\n'
         << "  in-place residual adds: " << inplace_residuals << '\n'
+        << "  cached causal masks:    " << cached_causal_masks << '\n'
         << "  buffers planned:        " << buffers << " (" << buffer_bytes << " bytes)\n";
     return out.str();
   }
