@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include <torch/nn/cloneable.h>
+#include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
 #include <modify/traits.hpp>
@@ -25,6 +26,66 @@ struct NoSubmodule {
 };
 }
 
+namespace detail {
+struct LeafAccess;
+}
+}  // namespace modify
+
+// Module keeps its registries private to itself and to Cloneable<T> for every T; this
+// specialisation is the one a leaf's clone uses to empty the registries of its fresh copy.
+template <>
+class torch::nn::Cloneable<modify::detail::LeafAccess> {
+ public:
+  static void forget_registrations(torch::nn::Module& module) {
+    module.parameters_.clear();
+    module.buffers_.clear();
+    module.children_.clear();
+  }
+};
+
+namespace modify {
+namespace detail {
+// LeafBase: what every leaf shares, compiled once rather than once per leaf type (a model's
+// leaves are many types, and a virtual function of a class template is instantiated with it).
+class LeafBase : public virtual torch::nn::Module {
+ public:
+  virtual void reset() {}  // parameter-free leaves have nothing to re-create
+
+  // Prints the class name without "Impl" ("modify::AddImpl" prints as "modify::Add()").
+  void pretty_print(std::ostream& out) const override {
+    std::string name = this->name();
+    const auto impl = name.rfind("Impl");
+    if (impl != std::string::npos && impl + 4 == name.size()) name.erase(impl);
+    out << name << "()";
+  }
+
+ protected:
+  // finish_clone(copy, device): copy (a copy of this object) with new parameters and buffers of
+  // this one's values (moved to `device` if given), as Cloneable::clone makes them.
+  std::shared_ptr<torch::nn::Module> finish_clone(std::shared_ptr<LeafBase> copy,
+                                                  const c10::optional<torch::Device>& device) const {
+    torch::NoGradGuard no_grad;
+    torch::nn::Cloneable<LeafAccess>::forget_registrations(*copy);
+    copy->reset();
+    copy_values(named_parameters(/*recurse=*/false), copy->named_parameters(/*recurse=*/false), "parameters", device);
+    copy_values(named_buffers(/*recurse=*/false), copy->named_buffers(/*recurse=*/false), "buffers", device);
+    return copy;
+  }
+
+ private:
+  static void copy_values(const torch::OrderedDict<std::string, at::Tensor>& from,
+                          torch::OrderedDict<std::string, at::Tensor> to, const char* what,
+                          const c10::optional<torch::Device>& device) {
+    TORCH_CHECK(from.size() == to.size(), "modify: the clone of a leaf does not have the same number of ", what,
+                " after reset(); register them in reset(), not in the constructor");
+    for (const auto& item : from) {
+      const at::Tensor& tensor = item.value();
+      to[item.key()].set_data(device && tensor.device() != *device ? tensor.to(*device) : tensor.clone());
+    }
+  }
+};
+}  // namespace detail
+
 // Leaf<Derived>: derive your module from it (CRTP), declare `static constexpr modify::Traits traits`
 // and a `forward`. Register parameters and buffers in `reset()` (called by the constructor you write
 // and by clone(), as LibTorch's Cloneable expects). A leaf cannot hold submodules: compose with
@@ -41,18 +102,22 @@ struct NoSubmodule {
 //   };
 //   TORCH_MODULE(Scale);
 template <class Derived>
-class Leaf : public torch::nn::Cloneable<Derived> {
+class Leaf : public detail::LeafBase {
  public:
   using leaf_base = Leaf;
 
-  void reset() override {}  // parameter-free leaves have nothing to re-create
+  // clone(): a deep copy, as LibTorch's Cloneable makes one: a copy of the object whose reset()
+  // registers new tensors, then given the values of this one's.
+  std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override {
+    return finish_clone(std::make_shared<Derived>(static_cast<const Derived&>(*this)), device);
+  }
 
-  // Prints the class name without "Impl" ("modify::AddImpl" prints as "modify::Add()").
-  void pretty_print(std::ostream& out) const override {
-    std::string name = this->name();
-    const auto impl = name.rfind("Impl");
-    if (impl != std::string::npos && impl + 4 == name.size()) name.erase(impl);
-    out << name << "()";
+ private:
+  // Cloneable's counterpart: what a torch::nn::Module that holds this leaf calls when it clones.
+  void clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) final {
+    auto copy = std::dynamic_pointer_cast<Derived>(other.clone(device));
+    TORCH_CHECK(copy != nullptr, "modify: clone of a leaf into a module of another type");
+    static_cast<Derived&>(*this) = std::move(*copy);
   }
 
  protected:

@@ -54,6 +54,29 @@ constexpr bool distinct(const std::array<std::string_view, N>& names) {
 struct from_children_t {};
 inline constexpr from_children_t from_children{};
 
+// ChildHandle: a child as the registration needs it: its module (a raw pointer, since the tuple of
+// handles owns it) and whether it is a custom leaf, which may not hold submodules of its own.
+struct ChildHandle {
+  torch::nn::Module* module;
+  bool custom_leaf;
+};
+
+// register_children(self, names, children, n): registers each child under its name, after checking
+// it is not an empty handle nor a custom leaf with submodules.
+inline void register_children(torch::nn::Module& self, const std::string_view* names, const ChildHandle* children,
+                              std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string name(names[i]);
+    if (!children[i].module)
+      throw std::invalid_argument("modify: child '" + name + "' of " + self.name() +
+                                  " is an empty module handle (made from nullptr)");
+    if (children[i].custom_leaf && !children[i].module->children().empty())
+      throw std::invalid_argument("modify: child '" + name + "' of " + self.name() +
+                                  " is a custom leaf that registered submodules; leaves cannot hold submodules");
+    self.register_module(name, children[i].module->shared_from_this());
+  }
+}
+
 // Container<Derived, Cs...>: the torch::nn::Module that owns the children Cs (each a module handle,
 // or Named<"name", handle>) and registers them under their names.
 template <class Derived, class... Cs>
@@ -78,6 +101,12 @@ class Container : public torch::nn::Module {
   // The children, as handles sharing their modules with whoever else holds them.
   children_type child_modules;
 
+  // assemble(children, training): a new container of these children; every transform builds its
+  // result through here, so each container type has one make_shared.
+  static std::shared_ptr<Derived> assemble(children_type children, bool training) {
+    return std::make_shared<Derived>(from_children, std::move(children), training);
+  }
+
   // clone(): a deep copy; the copy's parameters are new tensors with the same values.
   std::shared_ptr<torch::nn::Module> clone(
       const c10::optional<torch::Device>& device = c10::nullopt) const override {
@@ -86,7 +115,7 @@ class Container : public torch::nn::Module {
     } else {
       auto copies = std::apply(
           [&](const auto&... child) { return children_type{clone_handle(child, device)...}; }, child_modules);
-      return std::make_shared<Derived>(from_children, std::move(copies), this->is_training());
+      return assemble(std::move(copies), this->is_training());
     }
   }
 
@@ -98,25 +127,22 @@ class Container : public torch::nn::Module {
   Container(std::string display_name, children_type children, bool training = true)
       : torch::nn::Module(std::move(display_name)), child_modules(std::move(children)) {
     if (!training) torch::nn::Module::train(false);
-    if constexpr (well_formed) [this]<std::size_t... I>(std::index_sequence<I...>) {
-      (register_child(std::string(names[I]), std::get<I>(child_modules)), ...);
-    }(std::index_sequence_for<Cs...>{});
+    if constexpr (well_formed) {
+      // Registered through one non-template function: every container type, and there is one
+      // per model and per transform result, would otherwise instantiate LibTorch's
+      // register_module and OrderedDict::insert once per child type (compile time, see
+      // bench/README.md).
+      const auto handles = std::apply(
+          [](auto&... child) {
+            return std::array<ChildHandle, size>{ChildHandle{child.is_empty() ? nullptr : child.get(),
+                                                               custom_leaf<impl_t<std::remove_cvref_t<decltype(child)>>>}...};
+          },
+          child_modules);
+      register_children(*this, names.data(), handles.data(), size);
+    }
   }
 
  private:
-  template <class H>
-  void register_child(const std::string& name, const H& child) {
-    if (child.is_empty())
-      throw std::invalid_argument("modify: child '" + name + "' of " + this->name() +
-                                  " is an empty module handle (made from nullptr)");
-    if constexpr (custom_leaf<impl_t<H>>) {
-      if (!child->children().empty())
-        throw std::invalid_argument("modify: child '" + name + "' of " + this->name() +
-                                    " is a custom leaf that registered submodules; leaves cannot hold submodules");
-    }
-    this->register_module(name, child.ptr());
-  }
-
   template <class H>
   static H clone_handle(const H& child, const c10::optional<torch::Device>& device) {
     return H(std::dynamic_pointer_cast<typename H::ContainedType>(child->clone(device)));

@@ -1,4 +1,5 @@
-// Specialisation pass 3, fold(model, report), on the lowered model, inside every Sequential:
+// Specialisation pass 3, fold: push(slots, next, report), which the walk (walk.hpp) uses to append
+// each lowered child of a Sequential to the ones before it, combining neighbours:
 // affine maps (BatchNorm, ElementwiseAffine, Scale, Shift, Negative) folded into the Linear or
 // convolution before them when they act on its output axis; Linear∘Linear multiplied out when the
 // product is not larger; scalar maps folded into a Linear after them; activations run in place on
@@ -390,37 +391,6 @@ auto push(std::tuple<Slots...>&& slots, Next&& next, SpecializeReport& report) {
     } else {
       return std::tuple_cat(std::move(slots), std::tuple<std::remove_cvref_t<Next>>{std::forward<Next>(next)});
     }
-  }
-}
-
-template <class H>
-auto fold(const H& module, SpecializeReport& report);
-
-template <class Impl, std::size_t I, class H, class Slots>
-auto fold_from(const H& module, Slots&& slots, SpecializeReport& report) {
-  if constexpr (I == Impl::size) {
-    return std::move(slots);
-  } else {
-    auto s = slot<Impl, I>(module);
-    auto folded = fold(s.module, report);
-    return fold_from<Impl, I + 1>(module, push(std::move(slots), Named<decltype(s)::name, decltype(folded)>{folded}, report),
-                                  report);
-  }
-}
-
-// fold(module, report): see the header comment. Children are folded first, then their neighbours.
-// A Sequential whose children fold into one is replaced by that child.
-template <class H>
-auto fold(const H& module, SpecializeReport& report) {
-  using Impl = impl_t<H>;
-  if constexpr (is_sequential<Impl>) {
-    auto slots = fold_from<Impl, 0>(module, std::tuple<>{}, report);
-    if constexpr (std::tuple_size_v<decltype(slots)> == 1 && Impl::size > 1) return std::get<0>(slots).module;
-    else return rebuild_as<Impl>(std::move(slots), module->is_training());
-  } else if constexpr (is_parallel<Impl>) {
-    return map_children(module, [&](const auto& child) { return fold(child, report); });
-  } else {
-    return module;
   }
 }
 

@@ -1,4 +1,5 @@
-// Specialisation pass 2, lower(model, report): each leaf that has a faster inference form gets it.
+// Specialisation pass 2, lower: each leaf that has a faster inference form gets it (lower_leaf, which
+// the walk in walk.hpp calls on every leaf that lowerable() accepts).
 // Linear (and LoRA-adapted Linear, adapters merged) becomes an addmm into a planned buffer on a
 // pre-transposed contiguous copy of its weight; ConvNd
 // (merged too) a convolution that later folds take; eval-mode BatchNorm and ElementwiseAffine an
@@ -21,7 +22,6 @@
 #include <modify/specialize/report.hpp>
 #include <modify/transform/freeze.hpp>
 #include <modify/transform/lora.hpp>
-#include <modify/transform/transform.hpp>
 
 namespace modify::detail::spec {
 
@@ -65,8 +65,6 @@ constexpr bool lowerable() {
            std::is_same_v<Impl, ScaledDotProductAttentionImpl>;
   }
 }
-
-inline constexpr auto lowerable_selector = select::where<[]<class M>() { return lowerable<M>(); }>;
 
 // lower_leaf(module, path, report): the inference form of one leaf that lowerable() accepts.
 template <class H>
@@ -116,16 +114,6 @@ auto lower_leaf(const H& module, std::string_view path, SpecializeReport& report
       return inference::ScalarAffineOp(-1.0, 0.0);
     }
   }
-}
-
-// lower(model, report): see the header comment. Everything else is shared with `model`.
-template <class H>
-auto lower(const H& model, SpecializeReport& report) {
-  if constexpr (count_matches<std::remove_cvref_t<decltype(lowerable_selector)>, H, "", root_index>() == 0)
-    return model;
-  else
-    return transform(model, lowerable_selector,
-                     [&]<class M>(const M& module, auto path) { return lower_leaf(module, path, report); });
 }
 
 }  // namespace modify::detail::spec

@@ -39,18 +39,18 @@ template <class Impl, class... Slots>
 auto rebuild_as(std::tuple<Slots...> slots, bool training) {
   using Rebuilt = typename Impl::template rebind<Slots...>;
   auto children = std::apply([](auto&... s) { return std::tuple<typename child_info<Slots>::module_type...>{s.module...}; }, slots);
-  return Rebuilt(std::make_shared<typename Rebuilt::ContainedType>(from_children, std::move(children), training));
+  return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), training));
 }
 
-// map_children(module, f): a container like module's with child I replaced by f(child I): the
-// shape every pass takes when it does not change the number of children.
+// map_children(module, f): a container like module's with child I replaced by f(child I, its
+// name): the shape a pass takes when it does not change the number of children.
 template <class H, class F>
 auto map_children(const H& module, F&& f) {
   using Impl = impl_t<H>;
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     auto slots = std::tuple{[&] {
       auto s = slot<Impl, I>(module);
-      return Named<decltype(s)::name, decltype(f(s.module))>{f(s.module)};
+      return Named<decltype(s)::name, decltype(f(s.module, Impl::names[I]))>{f(s.module, Impl::names[I])};
     }()...};
     return rebuild_as<Impl>(std::move(slots), module->is_training());
   }(std::make_index_sequence<Impl::size>{});

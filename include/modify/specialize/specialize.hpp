@@ -16,11 +16,9 @@
 #include <torch/nn/module.h>
 
 #include <modify/holder.hpp>
-#include <modify/specialize/fold.hpp>
-#include <modify/specialize/lower.hpp>
 #include <modify/specialize/ops.hpp>
 #include <modify/specialize/report.hpp>
-#include <modify/specialize/strip.hpp>
+#include <modify/specialize/walk.hpp>
 #include <modify/traits.hpp>
 #include <modify/value.hpp>
 
@@ -159,9 +157,7 @@ auto specialize(const M& model, const X& example) {
                                     "' is in training mode; call model->eval() first (the specialised model computes "
                                     "what eval() computes)");
     SpecializeReport report;
-    auto stripped = detail::spec::strip<O>(model, report);
-    auto lowered = detail::spec::lower(stripped, report);
-    auto folded = detail::spec::fold(lowered, report);
+    auto folded = detail::spec::walk<O>(model, "", report);
     using Result = Specialized<decltype(folded), O>;
     Result result(std::make_shared<typename Result::ContainedType>(folded, report));
     result(example);  // plans the buffers for the example's shapes

@@ -74,8 +74,7 @@ auto insert_after_rebuild(const H& module, F& make) {
           [&]<class... Cs>(Cs&... children) {
             using Rebuilt = Sequential<Cs...>;
             typename Rebuilt::ContainedType::children_type handles{children.module...};
-            return Rebuilt(std::make_shared<typename Rebuilt::ContainedType>(from_children, std::move(handles),
-                                                                             module->is_training()));
+            return Rebuilt(Rebuilt::ContainedType::assemble(std::move(handles), module->is_training()));
           },
           named);
     }(std::make_index_sequence<Impl::size>{});
@@ -92,8 +91,7 @@ auto insert_after_rebuild(const H& module, F& make) {
       using Rebuilt = typename Impl::template rebind<
           typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, Children>>...>;
       Children children{branch(std::integral_constant<std::size_t, I>{})...};
-      return Rebuilt(std::make_shared<typename Rebuilt::ContainedType>(from_children, std::move(children),
-                                                                       module->is_training()));
+      return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), module->is_training()));
     }(std::make_index_sequence<Impl::size>{});
   }
 }
@@ -121,8 +119,7 @@ auto prefix(const Sequential<Cs...>& model) {
   static_assert(N > 0 && N <= sizeof...(Cs), "modify: prefix<N>: N must be between 1 and the number of children");
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     using Rebuilt = Sequential<std::tuple_element_t<I, std::tuple<Cs...>>...>;
-    return Rebuilt(std::make_shared<typename Rebuilt::ContainedType>(
-        detail::from_children, std::tuple{std::get<I>(model->child_modules)...}, model->is_training()));
+    return Rebuilt(Rebuilt::ContainedType::assemble(std::tuple{std::get<I>(model->child_modules)...}, model->is_training()));
   }(std::make_index_sequence<N>{});
 }
 

@@ -77,8 +77,7 @@ auto rebuild(const H& module, F& replace) {
           typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, Children>>...>;
       // Braced initialisation: replacements are made in the order of the children.
       Children children{rebuild<S, child_path<Impl, Path, I>, I>(std::get<I>(module->child_modules), replace)...};
-      return Rebuilt(std::make_shared<typename Rebuilt::ContainedType>(from_children, std::move(children),
-                                                                       module->is_training()));
+      return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), module->is_training()));
     }(std::make_index_sequence<Impl::size>{});
   }
 }
