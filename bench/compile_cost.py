@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Compile cost of modify::specialize: the time and peak memory of compiling a translation unit
 that defines an L-layer GPT (768 wide), adds LoRA to every c_attn and specialises it, against a
-unit that only includes <torch/torch.h>, for L = 6, 12, 24 (instantiation must grow linearly).
+unit that only includes <torch/torch.h>, for L = 6, 12, 24 (instantiation must grow linearly);
+with, for 12 layers, the stages on their own (built and run; with LoRA) and the same GPT written
+with LibTorch's modules alone.
 
 usage: bench/compile_cost.py <build dir> [layers ...]
 Uses the compile command of bench/specialize.cpp from <build dir>/compile_commands.json (same
@@ -47,10 +49,54 @@ auto gpt(std::index_sequence<I...>) {
 }
 at::Tensor run(const at::Tensor& x) {
   auto model = gpt(std::make_index_sequence<LAYERS>{});
+#if STAGE == 0
+  return model(x);
+#else
   auto adapted = modify::lora(model, {.rank = 8}, modify::select::name<"c_attn">);
   adapted->eval();
+#if STAGE == 1
+  return adapted(x);
+#else
   auto fast = modify::specialize(adapted, x);
   return fast(x);
+#endif
+#endif
+}
+"""
+
+# The same GPT written with LibTorch alone (modules and a hand-written forward): what a TU that
+# uses LibTorch's compiled modules costs, for comparison with a header-only library's.
+PLAIN = r"""
+#include <torch/torch.h>
+namespace nn = torch::nn;
+constexpr int64_t C = 768, H = 12;
+struct BlockImpl : nn::Module {
+  nn::LayerNorm ln_1{nn::LayerNormOptions({C})}, ln_2{nn::LayerNormOptions({C})};
+  nn::Linear c_attn{C, 3 * C}, attn_proj{C, C}, c_fc{C, 4 * C}, mlp_proj{4 * C, C};
+  nn::Dropout drop{0.1};
+  BlockImpl() {
+    register_module("ln_1", ln_1); register_module("ln_2", ln_2); register_module("c_attn", c_attn);
+    register_module("attn_proj", attn_proj); register_module("c_fc", c_fc); register_module("mlp_proj", mlp_proj);
+    register_module("drop", drop);
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    const auto B = x.size(0), T = x.size(1);
+    auto qkv = c_attn(ln_1(x)).view({B, T, 3, H, C / H}).permute({2, 0, 3, 1, 4});
+    auto att = qkv[0].matmul(qkv[1].transpose(-2, -1)) / std::sqrt(double(C / H));
+    att = att.masked_fill(torch::ones({T, T}, x.options().dtype(torch::kBool)).triu(1), -INFINITY).softmax(-1);
+    auto y = att.matmul(qkv[2]).transpose(1, 2).reshape({B, T, C});
+    auto h = x + drop(attn_proj(y));
+    return h + drop(mlp_proj(torch::gelu(c_fc(ln_2(h)))));
+  }
+};
+TORCH_MODULE(Block);
+at::Tensor run(const at::Tensor& x) {
+  nn::Sequential model;
+  for (int i = 0; i < LAYERS; ++i) model->push_back(Block());
+  model->push_back(nn::LayerNorm(nn::LayerNormOptions({C})));
+  model->push_back(nn::Linear(nn::LinearOptions(C, 50257).bias(false)));
+  model->eval();
+  return model->forward(x);
 }
 """
 BASELINE = "#include <torch/torch.h>\nat::Tensor run(const at::Tensor& x) { return x; }\n"
@@ -96,7 +142,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         # Each unit in its own child process run, so ru_maxrss is that compile's peak.
         rows = []
-        for name, source in [("torch.h only", BASELINE)] + [(f"GPT {n} layers + LoRA + specialize", GPT.replace("LAYERS", str(n))) for n in layers]:
+        units = [("torch.h only", BASELINE), ("LibTorch alone, GPT 12 layers", PLAIN.replace("LAYERS", "12")),
+                 ("GPT 12 layers, built and run", "#define STAGE 0\n" + GPT.replace("LAYERS", "12")),
+                 ("GPT 12 layers + LoRA, run", "#define STAGE 1\n" + GPT.replace("LAYERS", "12"))]
+        units += [(f"GPT {n} layers + LoRA + specialize", "#define STAGE 2\n" + GPT.replace("LAYERS", str(n))) for n in layers]
+        for name, source in units:
             out = subprocess.run([sys.executable, __file__, "--one", directory, json.dumps(command), tmp],
                                  input=source, capture_output=True, text=True)
             if out.returncode != 0:

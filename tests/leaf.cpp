@@ -39,6 +39,24 @@ struct SneakyImpl : modify::Leaf<SneakyImpl> {
 };
 TORCH_MODULE(Sneaky);
 
+// A LibTorch Cloneable module holding a leaf: its clone() copies the leaf through the leaf's clone_.
+struct OwnerImpl : torch::nn::Cloneable<OwnerImpl> {
+  OwnerImpl() { reset(); }
+  void reset() override { scale = register_module("scale", Scale(3)); }
+  Scale scale{nullptr};
+};
+TORCH_MODULE(Owner);
+
+// A leaf that registers its parameter in the constructor, not in reset(): its clone cannot work.
+struct EagerImpl : modify::Leaf<EagerImpl> {
+  static constexpr modify::Traits traits{modify::Arity::unary, modify::Params::some, modify::Linearity::linear,
+                                         modify::Kind::elementwise};
+  EagerImpl() { weight = register_parameter("weight", torch::ones({2})); }
+  torch::Tensor forward(const torch::Tensor& x) { return x * weight; }
+  torch::Tensor weight;
+};
+TORCH_MODULE(Eager);
+
 }  // namespace
 
 TEST_CASE("a custom leaf with a parameter works in a model") {
@@ -56,6 +74,24 @@ TEST_CASE("a custom leaf clones through Cloneable, with its own parameters") {
   CHECK(torch::equal(copy->scale, scale->scale));
   CHECK_FALSE(copy->scale.is_same(scale->scale));
   CHECK(copy->features == 4);
+}
+
+TEST_CASE("a leaf inside a LibTorch Cloneable module is deep-copied with it") {
+  Owner owner;
+  {
+    torch::NoGradGuard no_grad;
+    owner->scale->scale.copy_(torch::tensor({1.0, 2.0, 3.0}));
+  }
+  auto copy = std::dynamic_pointer_cast<OwnerImpl>(owner->clone());
+  REQUIRE(copy != nullptr);
+  CHECK(torch::equal(copy->scale->scale, owner->scale->scale));
+  CHECK_FALSE(copy->scale->scale.is_same(owner->scale->scale));
+  CHECK(copy->named_parameters().contains("scale.scale"));
+  CHECK(copy->named_parameters()["scale.scale"].is_same(copy->scale->scale));  // the registered one is the member
+}
+
+TEST_CASE("cloning a leaf that registers its parameters outside reset() says what to do") {
+  CHECK_THROWS_WITH(Eager()->clone(), doctest::Contains("register them in reset()"));
 }
 
 TEST_CASE("a template forward gets the exact tuple type") {
