@@ -93,7 +93,10 @@ void tie_lm_head(M& model) {
 // an optimizer modify::trainable_parameters(model), which lists each tensor once.
 template <std::size_t Layers>
 auto gpt2(const GPT2Config& c) {
-  auto transformer = modify::Sequential(modify::named<"wte">(torch::nn::Embedding(c.vocab_size, c.n_embd)),
+  // wte ~ N(0, 0.02^2), as GPT-2 initialises it: as the head's weight, LibTorch's default N(0, 1)
+  // would start with logits ~sqrt(n_embd) times too large.
+  auto wte = modify::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.n_embd), modify::init::Normal{0.0, 0.02});
+  auto transformer = modify::Sequential(modify::named<"wte">(std::move(wte)),
                                         modify::named<"wpe">(modify::PositionEmbedding(c.n_positions, c.n_embd)),
                                         modify::named<"drop">(torch::nn::Dropout(c.dropout)),
                                         modify::named<"h">(detail::repeated<Layers>([&] { return gpt2_block(c); })),
