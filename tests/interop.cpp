@@ -114,7 +114,8 @@ TEST_CASE("GPT-2's lm_head is wte's tensor: registered under both names, one gra
   const auto ids = torch::randint(0, 48, {2, 12});  // ids of the vocabulary's first half only
   next_token_loss(model, ids).backward();
   next_token_loss(untied, ids).backward();
-  const auto expected = modify::get<"transformer.wte">(untied)->weight.grad() + modify::get<"lm_head">(untied)->weight.grad();
+  const auto expected =
+      modify::get<"transformer.wte">(untied)->weight.grad() + modify::get<"lm_head">(untied)->weight.grad();
   CHECK(torch::allclose(wte.grad(), expected, 1e-5, 1e-7));
   // Rows 48.. are no input's embedding: their gradient comes through the head alone.
   CHECK(wte.grad().slice(0, 48).abs().max().item<double>() > 0);
@@ -138,7 +139,8 @@ TEST_CASE("a GPT-2 file with lm_head.weight too loads if it equals wte's; otherw
   for (const auto& [key, tensor] : tensors)
     if (key == "transformer.wte.weight") wte = tensor;
   REQUIRE(wte.defined());
-  const std::string tied = modify_test::temp_path("gpt2_tied.safetensors"), untied = modify_test::temp_path("gpt2_untied.safetensors");
+  const std::string tied = modify_test::temp_path("gpt2_tied.safetensors");
+  const std::string untied = modify_test::temp_path("gpt2_untied.safetensors");
   tensors.emplace_back("lm_head.weight", wte);  // as state_dict() lists a tied tensor: under both names
   modify::safetensors::save(tied, tensors);
   tensors.back().second = wte + 1;  // a checkpoint of an untied model

@@ -146,8 +146,8 @@ TEST_CASE("a tensor registered under two names (tied weights) is loaded by eithe
   // Two different values for one tensor: which one landed would depend on the file's order.
   const auto before = snapshot(*tied);
   const auto e = load_error([&] { modify::load_state_dict(*tied, {{"wte", value}, {"lm_head.weight", value + 1}}); });
-  CHECK(e.report().mismatched ==
-        std::vector<std::string>{"'wte' and 'lm_head.weight' give different values to one tensor (tied: 'wte' is 'lm_head.weight')"});
+  CHECK(e.report().mismatched == std::vector<std::string>{"'wte' and 'lm_head.weight' give different values to one "
+                                                          "tensor (tied: 'wte' is 'lm_head.weight')"});
   CHECK(unchanged(*tied, before));
 }
 

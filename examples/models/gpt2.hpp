@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
@@ -93,11 +94,12 @@ void tie_lm_head(M& model) {
 // an optimizer modify::trainable_parameters(model), which lists each tensor once.
 template <std::size_t Layers>
 auto gpt2(const GPT2Config& c) {
-  // wte ~ N(0, 0.02^2), as GPT-2 initialises it: as the head's weight, LibTorch's default N(0, 1)
-  // would start with logits ~sqrt(n_embd) times too large.
+  // Both embeddings ~ N(0, 0.02^2), as GPT-2 initialises them: as the head's weight, wte at
+  // LibTorch's N(0, 1) would start with logits ~sqrt(n_embd) too large, and wpe stays on its scale.
   auto wte = modify::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.n_embd), modify::init::Normal{0.0, 0.02});
-  auto transformer = modify::Sequential(modify::named<"wte">(std::move(wte)),
-                                        modify::named<"wpe">(modify::PositionEmbedding(c.n_positions, c.n_embd)),
+  auto wpe = modify::PositionEmbedding(c.n_positions, c.n_embd);
+  torch::nn::init::normal_(wpe->weight, 0.0, 0.02);
+  auto transformer = modify::Sequential(modify::named<"wte">(std::move(wte)), modify::named<"wpe">(std::move(wpe)),
                                         modify::named<"drop">(torch::nn::Dropout(c.dropout)),
                                         modify::named<"h">(detail::repeated<Layers>([&] { return gpt2_block(c); })),
                                         modify::named<"ln_f">(detail::layer_norm(c)));
