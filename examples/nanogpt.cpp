@@ -196,7 +196,7 @@ int run(const Options& o) {
   const EvalSet first_eval(first, o, 1), second_eval(second, o, 2);
   std::cout << modify::summary(base, first_eval.batches[0].first) << "\n";
   const double initial = first_eval.loss(base);
-  train(base, base->parameters(), first, o.steps, o.learning_rate, o, "train on " + o.text);
+  train(base, modify::trainable_parameters(base), first, o.steps, o.learning_rate, o, "train on " + o.text);
   const double trained = first_eval.loss(base);
   std::cout << std::fixed << std::setprecision(4) << "loss on " << o.text << ": " << initial << " at start, " << trained
             << " after " << o.steps << " steps\n\n";

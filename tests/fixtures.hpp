@@ -5,8 +5,11 @@
 //   torch::Tensor y = f["batchnorm2d.train.out"];   // a missing key throws, naming the key and file
 //
 // Files are found in MODIFY_TEST_FIXTURES_DIR (set by tests/meson.build to tests/fixtures).
+// Also: temp_path (a per-process scratch file) and snapshot / unchanged (a model's tensors copied,
+// to prove later that nothing was written).
 #pragma once
 
+#include <concepts>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -64,6 +67,40 @@ inline std::string temp_path(const std::string& name) {
   };
   static const Folder folder;
   return (folder.path / name).string();
+}
+
+// Snapshot: deep copies of a model's parameters and (defined) buffers, by dotted name.
+using Snapshot = std::map<std::string, torch::Tensor>;
+
+// snapshot(model): the model's tensors copied now (model: a handle or a torch::nn::Module).
+template <class M>
+Snapshot snapshot(const M& model) {
+  const torch::nn::Module& module = [&]() -> const torch::nn::Module& {
+    if constexpr (std::derived_from<M, torch::nn::Module>) return model;
+    else return *model.ptr();
+  }();
+  Snapshot out;
+  for (const auto& p : module.named_parameters()) out.emplace(p.key(), p.value().detach().clone());
+  for (const auto& b : module.named_buffers())
+    if (b.value().defined()) out.emplace(b.key(), b.value().detach().clone());
+  return out;
+}
+
+// same_tensors(a, b): the same names, each tensor bitwise equal (same shape and dtype too).
+inline bool same_tensors(const Snapshot& a, const Snapshot& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, tensor] : a) {
+    const auto it = b.find(name);
+    if (it == b.end() || tensor.scalar_type() != it->second.scalar_type() || !torch::equal(tensor, it->second))
+      return false;
+  }
+  return true;
+}
+
+// unchanged(model, before): whether the model's tensors are still bitwise its snapshot `before`.
+template <class M>
+bool unchanged(const M& model, const Snapshot& before) {
+  return same_tensors(snapshot(model), before);
 }
 
 }  // namespace modify_test

@@ -9,28 +9,17 @@
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <map>
 
 namespace {
 
+using modify_test::same_tensors;
+using modify_test::snapshot;
 using modify_test::temp_path;
+using modify_test::unchanged;
 
 auto mlp() {
   return modify::Sequential(modify::named<"fc1">(torch::nn::Linear(4, 8)), modify::named<"act">(torch::nn::ReLU()),
                             modify::named<"fc2">(torch::nn::Linear(8, 3)));
-}
-
-// Copies of every tensor of the model (parameters and buffers), to compare bitwise later.
-std::map<std::string, at::Tensor> snapshot(torch::nn::Module& m) {
-  std::map<std::string, at::Tensor> out;
-  for (const auto& [k, v] : modify::state_dict(m)) out[k] = v.detach().clone();
-  return out;
-}
-bool same(const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b) {
-  if (a.size() != b.size()) return false;
-  for (const auto& [k, v] : a)
-    if (!b.count(k) || !torch::equal(v, b.at(k))) return false;
-  return true;
 }
 
 // The first message line of a LoadError thrown by f, with the report.
@@ -59,7 +48,7 @@ TEST_CASE("save then load round-trips a model bitwise, into existing tensors") {
   const auto report = modify::load(b, path);
   CHECK(report.loaded == 4);
   CHECK(report.complete());
-  CHECK(same(snapshot(*a), snapshot(*b)));
+  CHECK(same_tensors(snapshot(a), snapshot(b)));
   // Written into the existing tensor objects (anything sharing them sees the new values).
   CHECK(b->named_parameters()["fc1.weight"].unsafeGetTensorImpl() == fc1_weight.unsafeGetTensorImpl());
   CHECK(b->named_parameters()["fc1.weight"].requires_grad());
@@ -71,7 +60,7 @@ TEST_CASE("save then load round-trips a model bitwise, into existing tensors") {
 TEST_CASE("strict loading reports every problem at once and leaves the model bitwise unchanged") {
   torch::manual_seed(2);
   auto model = mlp();
-  const auto before = snapshot(*model);
+  const auto before = snapshot(model);
   modify::NamedTensors tensors{{"fc1.weight", torch::randn({8, 4})},
                                {"fc1.bias", torch::randn({5})},              // wrong shape
                                {"fc2.weight", torch::randn({3, 8}, torch::kDouble)},  // wrong dtype
@@ -87,11 +76,11 @@ TEST_CASE("strict loading reports every problem at once and leaves the model bit
   CHECK(e.report().missing == std::vector<std::string>{"fc2.bias"});
   CHECK(e.report().unexpected == std::vector<std::string>{"extra.weight"});
   CHECK(e.report().mismatched.size() == 2);
-  CHECK(same(before, snapshot(*model)));  // fc1.weight was valid, yet not written
+  CHECK(unchanged(model, before));  // fc1.weight was valid, yet not written
 
   // Not strict: a mismatch still refuses the whole load (as PyTorch does)...
   CHECK_THROWS_AS(modify::load_state_dict(model, tensors, {.strict = false}), modify::LoadError);
-  CHECK(same(before, snapshot(*model)));
+  CHECK(unchanged(model, before));
   // ...while missing and unexpected keys are reported and the intersection is loaded.
   const auto weight = torch::randn({8, 4});
   const auto report = modify::load_state_dict(model, {{"fc1.weight", weight}, {"extra", torch::ones({1})}}, {.strict = false});
@@ -118,12 +107,12 @@ TEST_CASE("dtypes are converted only when asked") {
 TEST_CASE("a malformed file refuses the load with a FormatError and the model is unchanged") {
   torch::manual_seed(4);
   auto model = mlp();
-  const auto before = snapshot(*model);
+  const auto before = snapshot(model);
   const auto path = temp_path("truncated.safetensors");
   modify::save(model, path);
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
   CHECK_THROWS_WITH_AS(modify::load(model, path), doctest::Contains("past the"), modify::safetensors::FormatError);
-  CHECK(same(before, snapshot(*model)));
+  CHECK(unchanged(model, before));
   std::filesystem::remove(path);
 }
 
@@ -140,7 +129,7 @@ TEST_CASE("a load writes shared tensors: a LoRA model over the base sees the loa
   std::filesystem::remove(path);
 }
 
-TEST_CASE("a tensor registered under two names (tied weights) is loaded by either name") {
+TEST_CASE("a tensor registered under two names (tied weights) is loaded by either name, or both if they agree") {
   auto tied = std::make_shared<torch::nn::Module>();
   auto w = torch::zeros({2, 3});
   tied->register_parameter("wte", w);
@@ -151,6 +140,15 @@ TEST_CASE("a tensor registered under two names (tied weights) is loaded by eithe
   const auto report = modify::load_state_dict(*tied, {{"wte", value}});
   CHECK(report.missing.empty());
   CHECK(torch::equal(head->named_parameters()["weight"], value));
+  CHECK(modify::load_state_dict(*tied, {{"wte", value * 2}, {"lm_head.weight", value * 2}}).complete());
+  CHECK(torch::equal(w, value * 2));
+
+  // Two different values for one tensor: which one landed would depend on the file's order.
+  const auto before = snapshot(*tied);
+  const auto e = load_error([&] { modify::load_state_dict(*tied, {{"wte", value}, {"lm_head.weight", value + 1}}); });
+  CHECK(e.report().mismatched == std::vector<std::string>{"'wte' and 'lm_head.weight' give different values to one "
+                                                          "tensor (tied: 'wte' is 'lm_head.weight')"});
+  CHECK(unchanged(*tied, before));
 }
 
 TEST_CASE("KeyMap: exact and pattern renames, ignored keys, transforms, and keys mapped twice") {

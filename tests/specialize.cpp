@@ -2,15 +2,18 @@
 // type), and whole models against model->eval(), with the original model's tensors unchanged.
 #include <modify/modify.hpp>
 
+#include "fixtures.hpp"
+
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
-#include <map>
 #include <sstream>
 #include <string>
 
 namespace {
 namespace nn = torch::nn;
+using modify_test::snapshot;
+using modify_test::unchanged;
 
 // close(a, b): equal within 1e-5 relative (fp32), with a small absolute floor near zero.
 bool close(const at::Tensor& actual, const at::Tensor& expected) {
@@ -18,22 +21,6 @@ bool close(const at::Tensor& actual, const at::Tensor& expected) {
   if (!ok && actual.sizes() == expected.sizes())
     MESSAGE("max abs difference " << (actual - expected).abs().max().item<double>());
   return ok;
-}
-
-// Deep copies of every parameter and buffer, to check afterwards that none was written.
-template <class M>
-std::map<std::string, at::Tensor> snapshot(const M& model) {
-  std::map<std::string, at::Tensor> out;
-  for (const auto& p : model->named_parameters()) out[p.key()] = p.value().detach().clone();
-  for (const auto& b : model->named_buffers()) out["buffer " + b.key()] = b.value().clone();
-  return out;
-}
-template <class M>
-bool unchanged(const M& model, const std::map<std::string, at::Tensor>& before) {
-  std::size_t seen = 0;
-  for (const auto& p : model->named_parameters()) seen += torch::equal(p.value(), before.at(p.key()));
-  for (const auto& b : model->named_buffers()) seen += torch::equal(b.value(), before.at("buffer " + b.key()));
-  return seen == before.size();
 }
 
 // Running statistics that are not the defaults (0 and 1), so a fold that ignores them fails.

@@ -1,8 +1,14 @@
-// What the example architectures (gpt2.hpp, llama.hpp, resnet.hpp) share: the residual connection.
+// What the example architectures (gpt2.hpp, llama.hpp, resnet.hpp) share: the residual connection,
+// stacks of blocks, and tied weights.
 #pragma once
 
 #include <cstddef>
+#include <stdexcept>
+#include <string>
 #include <utility>
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
 
 #include <modify/modify.hpp>
 
@@ -22,6 +28,23 @@ auto repeated(Make make) {
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     return modify::Sequential<decltype((void(I), make()))...>{(void(I), make())...};
   }(std::make_index_sequence<N>{});
+}
+
+// share_parameter(module, name, tensor): module's registered parameter `name` becomes `tensor`
+// itself (the same object: one gradient, one optimizer state), as PyTorch's
+// `lm_head.weight = wte.weight` does. The caller also points the module's member (e.g. `weight`)
+// at it. LibTorch has no public call that replaces a registered parameter (register_parameter
+// refuses a taken name); Module::parameters_ is protected, so it is reached through a member
+// pointer formed in a derived class.
+inline void share_parameter(torch::nn::Module& module, const std::string& name, const at::Tensor& tensor) {
+  struct Registered : torch::nn::Module {
+    static at::Tensor& slot(torch::nn::Module& m, const std::string& key) { return (m.*&Registered::parameters_)[key]; }
+  };
+  at::Tensor& slot = Registered::slot(module, name);  // throws if the module has no such parameter
+  if (slot.sizes() != tensor.sizes() || slot.scalar_type() != tensor.scalar_type())
+    throw std::invalid_argument("models: cannot tie parameter '" + name + "' of " + module.name() + ", " +
+                                modify::describe(slot) + ", to a tensor " + modify::describe(tensor));
+  slot = tensor;
 }
 
 }  // namespace models::detail

@@ -3,7 +3,7 @@
 // and the KeyMap that loads a Hugging Face GPT-2 checkpoint into it (docs/interop.md).
 //
 //   auto model = models::gpt2<12>(models::GPT2Config{});   // GPT-2 small: 12 blocks, 768 wide
-//   modify::load(model, "model.safetensors", {.keys = models::hf_gpt2_keys()});
+//   modify::load(model, "model.safetensors", {.keys = models::hf_gpt2_keys()});  // HF's own file
 //   auto logits = model(token_ids);                         // [B, T] int64 -> [B, T, vocab]
 //
 // The number of blocks is a template argument: the whole architecture is the model's type.
@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
@@ -75,19 +76,38 @@ inline auto gpt2_block(const GPT2Config& c) {
       detail::residual(modify::Sequential(modify::named<"ln_2">(detail::layer_norm(c)), modify::named<"mlp">(gpt2_mlp(c)))));
 }
 
+// tie_lm_head(model): model's lm_head.weight becomes transformer.wte.weight itself (registered
+// under both names, as PyTorch's GPT2LMHeadModel ties them). gpt2() ties; modify::clone() copies
+// each module's tensors on its own, so call it again on a clone to tie the copy.
+template <class M>
+void tie_lm_head(M& model) {
+  auto head = modify::get<"lm_head">(model);
+  const at::Tensor& embedding = modify::get<"transformer.wte">(model)->weight;
+  detail::share_parameter(*head, "weight", embedding);
+  head->weight = embedding;
+}
+
 // gpt2<Layers>(config): token ids [B, T] (T <= n_positions) -> logits [B, T, vocab_size]. Parameters:
-// transformer.wte.weight, transformer.wpe.weight, transformer.h.{n}.<block>, transformer.ln_f.1.*,
-// lm_head.weight (not tied to wte here: a checkpoint gives both; see docs/interop.md).
+// transformer.wte.weight, transformer.wpe.weight, transformer.h.{n}.<block>, transformer.ln_f.1.*, and
+// lm_head.weight, which is wte's tensor (tied, as in GPT-2: one gradient, the sum of both uses).
+// LibTorch's parameters() lists a tied tensor under both names (PyTorch's removes the repeat): give
+// an optimizer modify::trainable_parameters(model), which lists each tensor once.
 template <std::size_t Layers>
 auto gpt2(const GPT2Config& c) {
-  auto transformer = modify::Sequential(modify::named<"wte">(torch::nn::Embedding(c.vocab_size, c.n_embd)),
-                                        modify::named<"wpe">(modify::PositionEmbedding(c.n_positions, c.n_embd)),
+  // Both embeddings ~ N(0, 0.02^2), as GPT-2 initialises them: as the head's weight, wte at
+  // LibTorch's N(0, 1) would start with logits ~sqrt(n_embd) too large, and wpe stays on its scale.
+  auto wte = modify::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.n_embd), modify::init::Normal{0.0, 0.02});
+  auto wpe = modify::PositionEmbedding(c.n_positions, c.n_embd);
+  torch::nn::init::normal_(wpe->weight, 0.0, 0.02);
+  auto transformer = modify::Sequential(modify::named<"wte">(std::move(wte)), modify::named<"wpe">(std::move(wpe)),
                                         modify::named<"drop">(torch::nn::Dropout(c.dropout)),
                                         modify::named<"h">(detail::repeated<Layers>([&] { return gpt2_block(c); })),
                                         modify::named<"ln_f">(detail::layer_norm(c)));
-  return modify::Sequential(
+  auto model = modify::Sequential(
       modify::named<"transformer">(std::move(transformer)),
       modify::named<"lm_head">(torch::nn::Linear(torch::nn::LinearOptions(c.n_embd, c.vocab_size).bias(false))));
+  tie_lm_head(model);
+  return model;
 }
 
 // hf_gpt2_keys(): Hugging Face's GPT2LMHeadModel keys -> gpt2()'s. In a block, the attention
@@ -110,7 +130,8 @@ inline modify::KeyMap hf_gpt2_keys() {
 
 // hf_gpt2_state_dict(model): the inverse of hf_gpt2_keys(): gpt2()'s tensors under Hugging Face's
 // GPT2LMHeadModel names, the Conv1D weights transposed back to [in, out] (new contiguous tensors;
-// the rest are the model's own). Saved as safetensors, it loads through hf_gpt2_keys().
+// the rest are the model's own). As Hugging Face's files, it leaves out lm_head.weight, wte's
+// tensor under a second name. Saved as safetensors, it loads through hf_gpt2_keys().
 template <class M>
 modify::NamedTensors hf_gpt2_state_dict(M& model) {
   // Our block-internal prefixes -> HF's, the inverse of the renames above.
@@ -119,6 +140,7 @@ modify::NamedTensors hf_gpt2_state_dict(M& model) {
       {".1.1.1.mlp.", ".mlp."},     {"transformer.ln_f.1.", "transformer.ln_f."}};
   modify::NamedTensors out;
   for (auto [key, tensor] : modify::state_dict(model)) {
+    if (key == "lm_head.weight") continue;  // tied to transformer.wte.weight
     for (const auto& [ours, theirs] : renames)
       if (const auto at = key.find(ours); at != std::string::npos) key.replace(at, ours.size(), theirs);
     for (std::string_view conv1d : {".c_attn.weight", ".c_proj.weight", ".c_fc.weight"})

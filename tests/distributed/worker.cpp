@@ -12,6 +12,8 @@
 
 #include <torch/torch.h>
 
+#include "../fixtures.hpp"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -125,8 +127,7 @@ int lora(const dist::ProcessGroup& group) {
   const int rank = group.rank(), world = group.size();
   torch::manual_seed(1);  // the same base model on every rank (as if loaded from one checkpoint)
   auto base = make_cnn();
-  std::vector<at::Tensor> base_before;
-  for (const auto& p : base->parameters()) base_before.push_back(p.detach().clone());
+  const auto base_before = modify_test::snapshot(base);
   auto adapted = modify::lora(base, {.rank = 2, .alpha = 4, .init = modify::LoraOptions::Init::gaussian},
                               modify::select::name<"head">);
   dist::DataParallel ddp(adapted, group);
@@ -137,7 +138,7 @@ int lora(const dist::ProcessGroup& group) {
     torch::mse_loss(ddp(local.x), local.y).backward();
     optimizer.step();
   }
-  check(max_difference(base->parameters(), base_before) == 0, "base weights untouched on rank " + std::to_string(rank));
+  check(modify_test::unchanged(base, base_before), "base weights untouched on rank " + std::to_string(rank));
   const auto trainable = modify::trainable_parameters(adapted);
   check(same_on_all_ranks(group, trainable), "adapters bitwise identical on every rank");
   check(modify::get<"head">(adapted)->adapters[0].B.abs().sum().item<double>() > 0, "adapters trained");

@@ -17,7 +17,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -252,9 +251,19 @@ inline LoadReport load_named(const NamedTensors& targets, const NamedTensors& so
     plan.emplace_back(it->second, source);
   }
 
-  // A tensor object loaded under any of its names is not missing under the others.
-  std::unordered_set<const void*> loaded_objects;
-  for (const auto& [i, _] : plan) loaded_objects.insert(targets[i].second.unsafeGetTensorImpl());
+  // A tensor object loaded under any of its names is not missing under the others; loaded under
+  // two, the file must give it one value (else which one lands would depend on the order).
+  std::unordered_map<const void*, std::size_t> loaded_objects;  // tensor object -> its first plan entry
+  for (std::size_t n = 0; n < plan.size(); ++n) {
+    const auto& [i, source] = plan[n];
+    const auto [first, fresh] = loaded_objects.emplace(targets[i].second.unsafeGetTensorImpl(), n);
+    if (fresh) continue;
+    const auto& [j, other] = plan[first->second];
+    if (!at::equal(other, source.to(other.scalar_type())))
+      report.mismatched.push_back("'" + claimed_by.at(j) + "' and '" + claimed_by.at(i) +
+                                  "' give different values to one tensor (tied: '" + targets[j].first + "' is '" +
+                                  targets[i].first + "')");
+  }
   for (std::size_t i = 0; i < targets.size(); ++i)
     if (!claimed_by.count(i) && !loaded_objects.count(targets[i].second.unsafeGetTensorImpl()))
       report.missing.push_back(targets[i].first);

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -315,15 +316,20 @@ auto with_adapters(const M& model) {
 }
 
 // trainable_parameters(model): what an optimizer should train: the adapters' A and B, and the
-// parameters of leaves that are neither adapted nor frozen.
+// parameters of leaves that are neither adapted nor frozen, each tensor once (a tied weight is
+// registered in two leaves; LibTorch's optimizers would step it once per listing).
 template <class M>
 std::vector<at::Tensor> trainable_parameters(M& model) {
   std::vector<at::Tensor> out;
+  std::unordered_set<const void*> listed;
+  auto add = [&](const at::Tensor& t) {
+    if (listed.insert(t.unsafeGetTensorImpl()).second) out.push_back(t);
+  };
   for_each_leaf(model, [&]<class H>(std::string_view, H& leaf) {
     if constexpr (detail::is_lora<H>) {
-      for (const auto& a : leaf->adapters) out.insert(out.end(), {a.A, a.B});
+      for (const auto& a : leaf->adapters) add(a.A), add(a.B);
     } else if constexpr (!detail::is_frozen<H>) {
-      for (const auto& p : leaf->parameters()) out.push_back(p);
+      for (const auto& p : leaf->parameters()) add(p);
     }
   });
   return out;
