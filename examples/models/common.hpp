@@ -34,13 +34,9 @@ auto repeated(Make make) {
 // itself (the same object: one gradient, one optimizer state), as PyTorch's
 // `lm_head.weight = wte.weight` does. The caller also points the module's member (e.g. `weight`)
 // at it. LibTorch has no public call that replaces a registered parameter (register_parameter
-// refuses a taken name); Module::parameters_ is protected, so it is reached through a member
-// pointer formed in a derived class.
+// refuses a taken name): this goes through modify's access to Module's registries (leaf.hpp).
 inline void share_parameter(torch::nn::Module& module, const std::string& name, const at::Tensor& tensor) {
-  struct Registered : torch::nn::Module {
-    static at::Tensor& slot(torch::nn::Module& m, const std::string& key) { return (m.*&Registered::parameters_)[key]; }
-  };
-  at::Tensor& slot = Registered::slot(module, name);  // throws if the module has no such parameter
+  at::Tensor& slot = torch::nn::Cloneable<modify::detail::LeafAccess>::parameter_slot(module, name);
   if (slot.sizes() != tensor.sizes() || slot.scalar_type() != tensor.scalar_type())
     throw std::invalid_argument("models: cannot tie parameter '" + name + "' of " + module.name() + ", " +
                                 modify::describe(slot) + ", to a tensor " + modify::describe(tensor));

@@ -32,7 +32,8 @@ struct LeafAccess;
 }  // namespace modify
 
 // Module keeps its registries private to itself and to Cloneable<T> for every T; this
-// specialisation is the one a leaf's clone uses to empty the registries of its fresh copy.
+// specialisation is the library's one way in: a leaf's clone empties the registries of its fresh
+// copy, and a tied weight replaces a registered parameter (LibTorch has no public call for either).
 template <>
 class torch::nn::Cloneable<modify::detail::LeafAccess> {
  public:
@@ -40,6 +41,10 @@ class torch::nn::Cloneable<modify::detail::LeafAccess> {
     module.parameters_.clear();
     module.buffers_.clear();
     module.children_.clear();
+  }
+  // The registered parameter `name` of module (throws if there is none), to replace in place.
+  static at::Tensor& parameter_slot(torch::nn::Module& module, const std::string& name) {
+    return module.parameters_[name];
   }
 };
 
@@ -73,11 +78,10 @@ class LeafBase : public virtual torch::nn::Module {
   }
 
  private:
-  static void copy_values(const torch::OrderedDict<std::string, at::Tensor>& from,
-                          torch::OrderedDict<std::string, at::Tensor> to, const char* what,
-                          const c10::optional<torch::Device>& device) {
-    TORCH_CHECK(from.size() == to.size(), "modify: the clone of a leaf does not have the same number of ", what,
-                " after reset(); register them in reset(), not in the constructor");
+  void copy_values(const torch::OrderedDict<std::string, at::Tensor>& from, torch::OrderedDict<std::string, at::Tensor> to,
+                   const char* what, const c10::optional<torch::Device>& device) const {
+    TORCH_CHECK(from.size() == to.size(), "modify: the clone of the leaf ", name(), " does not have the same number of ",
+                what, " after reset(); register them in reset(), not in the constructor");
     for (const auto& item : from) {
       const at::Tensor& tensor = item.value();
       to[item.key()].set_data(device && tensor.device() != *device ? tensor.to(*device) : tensor.clone());
@@ -116,7 +120,7 @@ class Leaf : public detail::LeafBase {
   // Cloneable's counterpart: what a torch::nn::Module that holds this leaf calls when it clones.
   void clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) final {
     auto copy = std::dynamic_pointer_cast<Derived>(other.clone(device));
-    TORCH_CHECK(copy != nullptr, "modify: clone of a leaf into a module of another type");
+    TORCH_CHECK(copy != nullptr, "modify: cannot clone a ", other.name(), " into the leaf ", this->name());
     static_cast<Derived&>(*this) = std::move(*copy);
   }
 
