@@ -21,7 +21,19 @@ import tempfile
 import time
 
 GPT = r"""
-#include <modify/modify.hpp>
+// The headers this unit uses (as a user would write it; <modify/modify.hpp> includes every one).
+#include <modify/named.hpp>
+#include <modify/ops/arithmetic.hpp>
+#include <modify/ops/attention.hpp>
+#include <modify/ops/normalization.hpp>
+#include <modify/ops/restructure.hpp>
+#include <modify/ops/structure.hpp>
+#include <modify/parallel.hpp>
+#include <modify/select.hpp>
+#include <modify/sequential.hpp>
+#include <modify/specialize/specialize.hpp>
+#include <modify/torch_traits.hpp>
+#include <modify/transform/lora.hpp>
 #include <torch/torch.h>
 namespace nn = torch::nn;
 constexpr int64_t C = 768, H = 12;

@@ -1,6 +1,8 @@
 // Tests for modify/transform/lora.hpp: adapted models share their base, start equal to it, train
-// only their adapters, merge exactly, stack named adapters, and save/load adapters alone.
+// only their adapters, merge exactly, stack named adapters, and save/load adapters alone
+// (modify/io/adapter.hpp).
 #include <modify/modify.hpp>
+#include <modify/io/adapter.hpp>
 #include <modify/transform/lora.hpp>
 
 #include "fixtures.hpp"
@@ -237,6 +239,12 @@ TEST_CASE("bad options are refused, naming the problem") {
   auto base = mlp();
   CHECK_THROWS_WITH_AS(modify::lora(base, {.rank = 0}, fc_layers), doctest::Contains("rank must be positive"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(modify::lora(base, {.dropout = 1.0}, fc_layers), doctest::Contains("dropout"), std::invalid_argument);
+  // The walk tells a name selector only the module's own name; errors still give the whole path.
+  auto with_embedding = modify::Sequential(
+      torch::nn::Linear(2, 2),
+      modify::Sequential(modify::named<"embed">(torch::nn::Embedding(torch::nn::EmbeddingOptions(5, 2).max_norm(1.0)))));
+  CHECK_THROWS_WITH_AS(modify::lora(with_embedding, {.rank = 1}, modify::select::name<"embed">),
+                       doctest::Contains("module '1.embed' is an Embedding with max_norm"), std::invalid_argument);
   auto grouped = modify::Sequential(modify::named<"g">(torch::nn::Conv2d(torch::nn::Conv2dOptions(4, 4, 1).groups(2))));
   CHECK_THROWS_WITH_AS(modify::lora(grouped, {}, modify::select::leaf), doctest::Contains("module 'g' is a grouped convolution"),
                        std::invalid_argument);

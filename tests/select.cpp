@@ -46,6 +46,23 @@ TEST_CASE("selectors decide at compile time") {
   CHECK(true);
 }
 
+TEST_CASE("a selector's scope says what of a module's place it reads; combinations take the wider") {
+  namespace s = modify::select;
+  using modify::select::Scope;
+  static_assert(decltype(s::type<torch::nn::Linear>)::scope == Scope::type);
+  static_assert(decltype(s::param && !s::leaf)::scope == Scope::type);
+  static_assert(decltype(s::name<"c_fc">)::scope == Scope::local);
+  static_assert(decltype(s::index<1> && s::linear)::scope == Scope::local);
+  static_assert(decltype(!(s::path<"mlp"> || s::leaf))::scope == Scope::path);
+  static_assert(decltype(s::under<"mlp"> && s::name<"c_fc">)::scope == Scope::path);
+  // Told only its own name, a local selector still finds modules deep in the tree, and a type
+  // selector finds them told nothing: the counts match those above, made with whole paths.
+  static_assert(count_of<s::name<"c_fc"> && s::param> == 1);
+  static_assert(count_of<s::index<2> && s::leaf> == 2);  // mlp.c_proj, the Dropout
+  static_assert(modify::detail::count_matches<std::remove_cvref_t<decltype(s::name<"c_fc">)>, Model, "outer.mlp", 5>() == 1);
+  CHECK(true);
+}
+
 TEST_CASE("glob patterns") {
   using modify::detail::glob_match;
   static_assert(glob_match("*", "") && glob_match("*", "a.b.c"));

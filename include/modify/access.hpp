@@ -8,8 +8,11 @@
 #include <utility>
 
 #include <modify/detail/invoke.hpp>
+#include <modify/detail/one_time.hpp>
 #include <modify/fixed_string.hpp>
 #include <modify/traits.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -98,3 +101,5 @@ void for_each_module(M& model, F&& f) {
 }
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

@@ -5,6 +5,9 @@
 
 #include <c10/util/Optional.h>
 #include <torch/nn/module.h>
+#include <modify/detail/one_time.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -16,3 +19,5 @@ H clone(const H& model, const c10::optional<torch::Device>& device = c10::nullop
 }
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

@@ -21,8 +21,11 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/select.hpp>
 #include <modify/transform/transform.hpp>  // child_path, root_index
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify::init {
 
@@ -232,3 +235,5 @@ void initialize(M& model, S, const init::Init& weight_init, const init::Init& bi
 }
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

@@ -9,7 +9,10 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/traits.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -146,3 +149,5 @@ concept custom_leaf = requires { typename Impl::leaf_base; } &&
 }  // namespace detail
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

@@ -11,6 +11,7 @@
 #include <modify/fixed_string.hpp>
 #include <modify/holder.hpp>
 #include <modify/init.hpp>
+#include <modify/io/adapter.hpp>
 #include <modify/io/safetensors.hpp>
 #include <modify/io/state_dict.hpp>
 #include <modify/leaf.hpp>

@@ -9,6 +9,7 @@
 
 #include <modify/detail/container.hpp>
 #include <modify/detail/invoke.hpp>
+#include <modify/detail/one_time.hpp>
 #include <modify/holder.hpp>
 #include <modify/traits.hpp>
 
@@ -49,6 +50,7 @@ class Parallel;
 // ParallelImpl<Cs...>: the module behind Parallel. Output: the tuple of its children's outputs.
 // Traits: Binary for 2 branches, Ternary for 3, TupleArg otherwise; Param if any child is; Linear
 // if all are; the kind all share.
+MODIFY_ONE_TIME_BEGIN
 template <class... Cs>
 class ParallelImpl : public detail::Container<ParallelImpl<Cs...>, Cs...> {
   static_assert(sizeof...(Cs) > 0, "modify: an empty Parallel has no branches");
@@ -65,6 +67,7 @@ class ParallelImpl : public detail::Container<ParallelImpl<Cs...>, Cs...> {
   template <class... Ns>
   using rebind = Parallel<Ns...>;
 
+  MODIFY_ONE_TIME_END
   template <class X>
   auto forward(const X& x) {
     if constexpr (!detail::check_parallel_input<sizeof...(Cs), X>()) {
@@ -78,6 +81,8 @@ class ParallelImpl : public detail::Container<ParallelImpl<Cs...>, Cs...> {
     }
   }
 };
+
+MODIFY_ONE_TIME_BEGIN
 
 // Parallel<Cs...>: a shared handle to a ParallelImpl, built like Sequential:
 //   modify::Parallel(modify::Identity(), block)
@@ -93,5 +98,7 @@ class Parallel : public Holder<ParallelImpl<Cs...>> {
   /* implicit */ Parallel(std::shared_ptr<ParallelImpl<Cs...>> impl) : Base(std::move(impl)) {}
   /* implicit */ Parallel(std::nullptr_t) : Base(nullptr) {}
 };
+
+MODIFY_ONE_TIME_END
 
 }  // namespace modify

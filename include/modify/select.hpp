@@ -12,34 +12,46 @@
 
 namespace modify::select {
 
-// Where<Pred>: selects the modules M (at dotted path Path, position Index in their parent) for
-// which Pred.template operator()<M, Path, Index>() is true. Every selector below is one, and they
-// combine with &&, || and !. The root has the empty path and Index npos.
-template <auto Pred>
+// Scope: what of a module's place a selector looks at: its type only; also its own name and
+// position in its parent (`local`); or its whole dotted path. Transforms tell a selector no more
+// than its scope, so identical subtrees (the layers of a model) share one instantiation of the
+// walk instead of one per path (compile time, see bench/README.md).
+enum class Scope { type, local, path };
+
+// Where<Pred, Scope>: selects the modules M (at dotted path Path, position Index in their parent)
+// for which Pred.template operator()<M, Path, Index>() is true. Every selector below is one, and
+// they combine with &&, || and !. The root has the empty path and Index npos. A Where whose scope
+// is `local` may be given only the module's own name as Path; one of scope `type` neither name
+// nor position (Path empty, Index npos).
+template <auto Pred, Scope S = Scope::path>
 struct Where {
+  static constexpr Scope scope = S;
   template <class M, FixedString Path, std::size_t Index>
   static constexpr bool matches() {
     return Pred.template operator()<M, Path, Index>();
   }
 };
 
+constexpr Scope wider(Scope a, Scope b) { return a < b ? b : a; }
 
-template <auto A, auto B>
-constexpr auto operator&&(Where<A>, Where<B>) {
-  return Where<[]<class M, FixedString P, std::size_t I>() { return A.template operator()<M, P, I>() && B.template operator()<M, P, I>(); }>{};
+template <auto A, Scope SA, auto B, Scope SB>
+constexpr auto operator&&(Where<A, SA>, Where<B, SB>) {
+  return Where<[]<class M, FixedString P, std::size_t I>() { return A.template operator()<M, P, I>() && B.template operator()<M, P, I>(); },
+               wider(SA, SB)>{};
 }
-template <auto A, auto B>
-constexpr auto operator||(Where<A>, Where<B>) {
-  return Where<[]<class M, FixedString P, std::size_t I>() { return A.template operator()<M, P, I>() || B.template operator()<M, P, I>(); }>{};
+template <auto A, Scope SA, auto B, Scope SB>
+constexpr auto operator||(Where<A, SA>, Where<B, SB>) {
+  return Where<[]<class M, FixedString P, std::size_t I>() { return A.template operator()<M, P, I>() || B.template operator()<M, P, I>(); },
+               wider(SA, SB)>{};
 }
-template <auto A>
-constexpr auto operator!(Where<A>) {
-  return Where<[]<class M, FixedString P, std::size_t I>() { return !A.template operator()<M, P, I>(); }>{};
+template <auto A, Scope SA>
+constexpr auto operator!(Where<A, SA>) {
+  return Where<[]<class M, FixedString P, std::size_t I>() { return !A.template operator()<M, P, I>(); }, SA>{};
 }
 
 // where<[]<class M>() { return ...; }>: a selector from a predicate on the module type alone.
 template <auto Pred>
-inline constexpr Where<[]<class M, FixedString, std::size_t>() { return Pred.template operator()<M>(); }> where{};
+inline constexpr Where<[]<class M, FixedString, std::size_t>() { return Pred.template operator()<M>(); }, Scope::type> where{};
 
 }  // namespace modify::select
 
@@ -100,10 +112,10 @@ inline constexpr Where<[]<class, FixedString Path, std::size_t>() {
   const std::string_view p = Path.view();
   const std::size_t dot = detail::rfind_char(p, '.');
   return (dot == std::string_view::npos ? p : p.substr(dot + 1)) == N.view();
-}> name{};
+}, Scope::local> name{};
 
 // index<I>: modules at position I within their parent (named or not).
 template <std::size_t I>
-inline constexpr Where<[]<class, FixedString, std::size_t Index>() { return Index == I; }> index{};
+inline constexpr Where<[]<class, FixedString, std::size_t Index>() { return Index == I; }, Scope::local> index{};
 
 }  // namespace modify::select

@@ -8,6 +8,7 @@
 
 #include <modify/detail/container.hpp>
 #include <modify/detail/invoke.hpp>
+#include <modify/detail/one_time.hpp>
 #include <modify/holder.hpp>
 #include <modify/traits.hpp>
 
@@ -42,6 +43,7 @@ class Sequential;
 
 // SequentialImpl<Cs...>: the module behind Sequential. Its input is its first child's input.
 // Traits: the first child's arity; Param if any child is; Linear if all are; the kind all share.
+MODIFY_ONE_TIME_BEGIN
 template <class... Cs>
 class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
   static_assert(sizeof...(Cs) > 0,
@@ -59,6 +61,7 @@ class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
   template <class... Ns>
   using rebind = Sequential<Ns...>;
 
+  MODIFY_ONE_TIME_END
   // forward(x): the last child's output; its type follows from x's type at compile time.
   template <class X>
   auto forward(const X& x) {
@@ -67,6 +70,8 @@ class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
     }(std::index_sequence_for<Cs...>{});
   }
 };
+
+MODIFY_ONE_TIME_BEGIN
 
 // Sequential<Cs...>: a shared handle to a SequentialImpl (copies share the module and its
 // parameters; modify::clone makes a deep copy). Built by class template argument deduction:
@@ -85,5 +90,7 @@ class Sequential : public Holder<SequentialImpl<Cs...>> {
   /* implicit */ Sequential(std::shared_ptr<SequentialImpl<Cs...>> impl) : Base(std::move(impl)) {}
   /* implicit */ Sequential(std::nullptr_t) : Base(nullptr) {}
 };
+
+MODIFY_ONE_TIME_END
 
 }  // namespace modify

@@ -20,12 +20,15 @@
 #include <torch/types.h>
 
 #include <modify/detail/invoke.hpp>
+#include <modify/detail/one_time.hpp>
 #include <modify/errors.hpp>
 #include <modify/parallel.hpp>
 #include <modify/sequential.hpp>
 #include <modify/transform/freeze.hpp>
 #include <modify/transform/lora.hpp>
 #include <modify/value.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -272,3 +275,5 @@ inline std::ostream& operator<<(std::ostream& out, const Summary& s) {
 }
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

@@ -14,9 +14,12 @@
 #include <torch/nn/pimpl.h>
 
 #include <modify/detail/invoke.hpp>
+#include <modify/detail/one_time.hpp>
 #include <modify/leaf.hpp>
 #include <modify/named.hpp>
 #include <modify/traits.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify::detail {
 
@@ -156,3 +159,5 @@ auto unwrap_children(Cs&... cs) {
 }
 
 }  // namespace modify::detail
+
+MODIFY_ONE_TIME_END

@@ -18,6 +18,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <modify/detail/one_time.hpp>
+
+MODIFY_ONE_TIME_BEGIN
+
 namespace modify::safetensors {
 
 static_assert(std::endian::native == std::endian::little,
@@ -221,3 +225,5 @@ inline Header parse_header(const unsigned char* bytes, uint64_t size, const std:
 }
 
 }  // namespace modify::safetensors
+
+MODIFY_ONE_TIME_END

@@ -26,7 +26,10 @@
 
 #include <ATen/ATen.h>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/detail/safetensors_header.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify::safetensors {
 
@@ -260,3 +263,5 @@ inline void save(const std::string& path, const std::vector<std::pair<std::strin
 }
 
 }  // namespace modify::safetensors
+
+MODIFY_ONE_TIME_END

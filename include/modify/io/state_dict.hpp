@@ -23,9 +23,12 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/errors.hpp>  // detail::message_of
 #include <modify/io/safetensors.hpp>
 #include <modify/value.hpp>   // describe
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -329,3 +332,5 @@ void save(M& model, const std::string& path, const std::map<std::string, std::st
 }
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

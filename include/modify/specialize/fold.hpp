@@ -15,12 +15,15 @@
 
 #include <ATen/ATen.h>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/ops/arithmetic.hpp>
 #include <modify/ops/structure.hpp>
 #include <modify/specialize/ops.hpp>
 #include <modify/specialize/rebuild.hpp>
 #include <modify/specialize/report.hpp>
 #include <modify/specialize/strip.hpp>  // is_identity
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify::detail::spec {
 
@@ -395,3 +398,5 @@ auto push(std::tuple<Slots...>&& slots, Next&& next, SpecializeReport& report) {
 }
 
 }  // namespace modify::detail::spec
+
+MODIFY_ONE_TIME_END

@@ -16,12 +16,15 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/ops/elementwise.hpp>
 #include <modify/ops/normalization.hpp>
 #include <modify/specialize/ops.hpp>
 #include <modify/specialize/report.hpp>
 #include <modify/transform/freeze.hpp>
 #include <modify/transform/lora.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify::detail::spec {
 
@@ -117,3 +120,5 @@ auto lower_leaf(const H& module, std::string_view path, SpecializeReport& report
 }
 
 }  // namespace modify::detail::spec
+
+MODIFY_ONE_TIME_END

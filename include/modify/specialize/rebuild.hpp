@@ -9,10 +9,13 @@
 #include <utility>
 
 #include <modify/detail/container.hpp>
+#include <modify/detail/one_time.hpp>
 #include <modify/named.hpp>
 #include <modify/parallel.hpp>
 #include <modify/sequential.hpp>
 #include <modify/transform/transform.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify::detail::spec {
 
@@ -57,3 +60,5 @@ auto map_children(const H& module, F&& f) {
 }
 
 }  // namespace modify::detail::spec
+
+MODIFY_ONE_TIME_END

@@ -5,6 +5,9 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <modify/detail/one_time.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -55,3 +58,5 @@ struct SpecializeReport {
 inline std::ostream& operator<<(std::ostream& out, const SpecializeReport& r) { return out << r.to_string(); }
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

@@ -15,6 +15,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/nn/module.h>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/holder.hpp>
 #include <modify/specialize/ops.hpp>
 #include <modify/specialize/report.hpp>
@@ -56,6 +57,8 @@ constexpr bool may_return_buffer() {
   }
 }
 
+MODIFY_ONE_TIME_BEGIN
+
 // add_plans(module, report): the buffers planned under module, into the report.
 template <class H>
 void add_plans(const H& module, SpecializeReport& report) {
@@ -74,6 +77,8 @@ void add_plans(const H& module, SpecializeReport& report) {
     add_plans(module->second, report);
   }
 }
+
+MODIFY_ONE_TIME_END
 
 inline at::Tensor independent(const at::Tensor& t) { return t.clone(); }
 template <class... Ts>
@@ -137,6 +142,8 @@ class Specialized : public Holder<SpecializedImpl<M, O>> {
   using Holder<SpecializedImpl<M, O>>::Holder;
 };
 
+MODIFY_ONE_TIME_BEGIN
+
 // specialize<Options>(model, example): see the header comment. `model` must be in eval mode
 // (every module of it), since the result computes what eval() computes; `example` fixes the shapes
 // the buffers are planned for (a call with other shapes re-plans them and stays correct).
@@ -165,5 +172,7 @@ auto specialize(const M& model, const X& example) {
     return result;
   }
 }
+
+MODIFY_ONE_TIME_END
 
 }  // namespace modify

@@ -7,10 +7,13 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/ops/debug.hpp>
 #include <modify/ops/structure.hpp>
 #include <modify/specialize/report.hpp>  // SpecializeOptions
 #include <modify/traits.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify::detail::spec {
 
@@ -37,3 +40,5 @@ template <SpecializeOptions O, class H>
 inline constexpr bool droppable = is_dropout<impl_t<H>> || is_identity<impl_t<H>> || (!O.keep_debug && is_debug<impl_t<H>>);
 
 }  // namespace modify::detail::spec
+
+MODIFY_ONE_TIME_END

@@ -10,12 +10,15 @@
 #include <tuple>
 #include <utility>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/ops/structure.hpp>
 #include <modify/specialize/fold.hpp>
 #include <modify/specialize/lower.hpp>
 #include <modify/specialize/rebuild.hpp>
 #include <modify/specialize/report.hpp>
 #include <modify/specialize/strip.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify::detail::spec {
 
@@ -77,3 +80,5 @@ auto walk(const H& module, std::string_view path, SpecializeReport& report) {
 }
 
 }  // namespace modify::detail::spec
+
+MODIFY_ONE_TIME_END

@@ -7,10 +7,13 @@
 #include <tuple>
 #include <utility>
 
+#include <modify/detail/one_time.hpp>
 #include <modify/named.hpp>
 #include <modify/select.hpp>
 #include <modify/sequential.hpp>
 #include <modify/transform/transform.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -124,3 +127,5 @@ auto prefix(const Sequential<Cs...>& model) {
 }
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

@@ -82,13 +82,13 @@ inline constexpr auto frozen = where<[]<class M>() { return detail::is_frozen<M>
 // Frozen module sharing it; everything else is shared as it is.
 template <class M, class S = std::remove_cvref_t<decltype(select::param && !select::frozen)>>
 auto freeze(const M& model, S selector = {}) {
-  return transform(model, selector, []<class H>(const H& module) { return Frozen<H>(module); });
+  return detail::replace_each(model, selector, []<class H>(const H& module) { return Frozen<H>(module); });
 }
 
 // unfreeze(model): the model with every Frozen module replaced by the module it wraps.
 template <class M>
 auto unfreeze(const M& model) {
-  return transform(model, select::frozen, [](const auto& frozen) { return frozen->module; });
+  return detail::replace_each(model, select::frozen, [](const auto& frozen) { return frozen->module; });
 }
 
 }  // namespace modify

@@ -23,10 +23,12 @@
 #include <modify/access.hpp>
 #include <modify/clone.hpp>
 #include <modify/detail/functional.hpp>
-#include <modify/io/state_dict.hpp>
+#include <modify/detail/one_time.hpp>
 #include <modify/select.hpp>
 #include <modify/transform/freeze.hpp>
 #include <modify/transform/transform.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -146,11 +148,13 @@ class LoraImpl : public torch::nn::Module {
     register_module(embedding ? "lora_embedding_B" : "lora_B", b_set);
   }
 
+  MODIFY_ONE_TIME_END
   at::Tensor forward(const at::Tensor& x) {
     at::Tensor y = detail::apply_detached(*base, x);
     for (const detail::Adapter& a : adapters) y = at::add(y, delta(a, x), a.scaling);
     return y;
   }
+  MODIFY_ONE_TIME_BEGIN
 
   // The weight this module computes with, W + sum_i scaling_i B_i A_i, in fp32 then cast back.
   at::Tensor merged_weight() const {
@@ -175,6 +179,8 @@ class LoraImpl : public torch::nn::Module {
   H base;                                                // shared with the base model
   std::array<detail::Adapter, adapter_count> adapters;   // shared with other models holding them
 
+  MODIFY_ONE_TIME_END
+
  private:
   at::Tensor delta(const detail::Adapter& a, const at::Tensor& x) const {
     if constexpr (embedding) {
@@ -194,6 +200,8 @@ class LoraImpl : public torch::nn::Module {
     }
   }
 };
+
+MODIFY_ONE_TIME_BEGIN
 
 // Lora<H, Names...>: the handle of LoraImpl.
 template <class H, FixedString... Names>
@@ -265,11 +273,12 @@ auto lora(const M& model, const LoraOptions& options, S) {
     return model;
   } else {
     using Selected = decltype(S{} || detail::others_to_freeze{});
-    auto replace = [&]<class H, FixedString Path, std::size_t Index>(const H& module, PathOf<Path, Index>) {
-      if constexpr (S::template matches<H, Path, Index>()) return detail::adapt<Name>(module, options, std::string(Path.view()));
+    auto replace = [&]<class H, FixedString Key, std::size_t Index>(const H& module, PathOf<Key, Index>,
+                                                                    std::string_view path) {
+      if constexpr (S::template matches<H, Key, Index>()) return detail::adapt<Name>(module, options, std::string(path));
       else return Frozen<H>(module);
     };
-    return detail::rebuild<Selected, "", root_index>(model, replace);
+    return detail::rebuild<Selected, detail::scope_of<Selected>, "", root_index>(model, replace, "");
   }
 }
 
@@ -284,7 +293,7 @@ auto merge(const M& model) {
   if constexpr (adapted == 0) {
     return model;
   } else {
-    return transform(model, select::lora || select::frozen, []<class H>(const H& module) {
+    return detail::replace_each(model, select::lora || select::frozen, []<class H>(const H& module) {
       if constexpr (detail::is_frozen<H>) {
         return module->module;
       } else {
@@ -301,7 +310,7 @@ auto merge(const M& model) {
 // type; base and adapters shared). with_adapters<>(model) leaves every adapted module frozen.
 template <FixedString... Keep, class M>
 auto with_adapters(const M& model) {
-  return transform(model, select::lora, []<class H>(const H& module) {
+  return detail::replace_each(model, select::lora, []<class H>(const H& module) {
     return [&]<class Base, FixedString... Names>(std::type_identity<LoraImpl<Base, Names...>>) {
       static_assert(((detail::index_of_name<Keep, Names...>() < sizeof...(Names)) && ...),
                     "modify: with_adapters: an adapted module has no adapter of a requested name");
@@ -335,59 +344,6 @@ std::vector<at::Tensor> trainable_parameters(M& model) {
   return out;
 }
 
-namespace detail {
-// adapter_tensors<Name>(model): PEFT's file names for adapter Name's tensors ("<path>.lora_A.weight",
-// "<path>.lora_B.weight"; "<path>.lora_embedding_A", "<path>.lora_embedding_B") and the tensors.
-template <FixedString Name, class M>
-std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(M& model) {
-  std::vector<std::pair<std::string, at::Tensor>> out;
-  for_each_leaf(model, [&]<class H>(std::string_view path, H& leaf) {
-    if constexpr (is_lora<H>) {
-      using Impl = impl_t<H>;
-      constexpr std::size_t i = [] {
-        for (std::size_t k = 0; k < Impl::adapter_count; ++k)
-          if (Impl::adapter_names[k] == Name.view()) return k;
-        return Impl::adapter_count;
-      }();
-      if constexpr (i < Impl::adapter_count) {
-        const bool embedding = std::is_same_v<impl_t<typename Impl::base_type>, torch::nn::EmbeddingImpl>;
-        const std::string p(path);
-        out.emplace_back(p + (embedding ? ".lora_embedding_A" : ".lora_A.weight"), leaf->adapters[i].A);
-        out.emplace_back(p + (embedding ? ".lora_embedding_B" : ".lora_B.weight"), leaf->adapters[i].B);
-      }
-    }
-  });
-  return out;
-}
-}  // namespace detail
-
-namespace detail {
-// The adapter's tensors under the keys PEFT writes in adapter_model.safetensors.
-template <FixedString Name, class M>
-NamedTensors peft_adapter_tensors(M& model) {
-  auto tensors = adapter_tensors<Name>(model);
-  for (auto& [key, _] : tensors) key = "base_model.model." + key;
-  return tensors;
-}
-}  // namespace detail
-
-// save_adapter<"name">(model, path): the adapter's tensors alone, in a safetensors file under
-// PEFT's keys ("base_model.model.<path>.lora_A.weight", ...), written atomically.
-template <FixedString Name = "default", class M>
-void save_adapter(M& model, const std::string& path) {
-  auto tensors = detail::peft_adapter_tensors<Name>(model);
-  if (tensors.empty()) throw std::invalid_argument("modify: save_adapter: the model has no adapter named '" + std::string(Name.view()) + "'");
-  safetensors::save(path, tensors, {{"format", "pt"}});
-}
-
-// load_adapter<"name">(model, path): loads the adapter's tensors from save_adapter's file. All or
-// nothing: every problem (missing, unexpected, wrongly shaped or typed tensors: a LoadError; a
-// malformed file: a safetensors::FormatError) is reported at once and the model is left exactly as
-// it was. The adapter tensors are written in place, so models sharing this adapter see the values.
-template <FixedString Name = "default", class M>
-void load_adapter(M& model, const std::string& path) {
-  detail::load_named(detail::peft_adapter_tensors<Name>(model), safetensors::load(path), {},
-                     "load_adapter: '" + path + "' (adapter '" + std::string(Name.view()) + "')");
-}
-
 }  // namespace modify
+
+MODIFY_ONE_TIME_END

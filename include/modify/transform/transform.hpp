@@ -4,15 +4,19 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include <modify/detail/container.hpp>
+#include <modify/detail/one_time.hpp>
 #include <modify/fixed_string.hpp>
 #include <modify/named.hpp>
 #include <modify/select.hpp>
+
+MODIFY_ONE_TIME_BEGIN
 
 namespace modify {
 
@@ -35,17 +39,39 @@ using child_type_t = std::tuple_element_t<I, typename Impl::child_types>;
 template <class Impl, FixedString Path, std::size_t I>
 inline constexpr auto child_path = join_path<Path, child_info<child_type_t<Impl, I>>::template fixed_name<I>>();
 
-// count_matches<S, H, Path, Index>(): how many modules the selector S picks in the tree under H
-// (a selected module's own subtree is not searched: it is replaced whole).
-template <class S, class H, FixedString Path, std::size_t Index>
+// scope_of<S>: what selector S looks at (a selector type that does not say is given the path).
+template <class S>
+inline constexpr select::Scope scope_of = [] {
+  if constexpr (requires { S::scope; }) return S::scope;
+  else return select::Scope::path;
+}();
+
+// child_key<Mode, Impl, Key, I>() and child_index<Mode, I>: what a walk of scope Mode tells a
+// selector of child I's place: its dotted path, its own name alone (local), or nothing (type; the
+// index is then npos too), so that children of the same type at different places share one
+// instantiation when the selector cannot tell them apart.
+template <select::Scope Mode, class Impl, FixedString Key, std::size_t I>
+constexpr auto child_key() {
+  if constexpr (Mode == select::Scope::path) return child_path<Impl, Key, I>;
+  else if constexpr (Mode == select::Scope::local) return child_info<child_type_t<Impl, I>>::template fixed_name<I>;
+  else return FixedString{""};
+}
+template <select::Scope Mode, std::size_t I>
+inline constexpr std::size_t child_index = Mode == select::Scope::type ? root_index : I;
+
+// count_matches<S, H, Key, Index>(): how many modules the selector S picks in the tree under H
+// (a selected module's own subtree is not searched: it is replaced whole). Key and Index tell at
+// least what S's scope needs of H's place.
+template <class S, class H, FixedString Key, std::size_t Index>
 constexpr std::size_t count_matches() {
   using Impl = impl_t<H>;
-  if constexpr (S::template matches<H, Path, Index>()) {
+  if constexpr (S::template matches<H, Key, Index>()) {
     return 1;
   } else if constexpr (container<Impl>) {
     return []<std::size_t... I>(std::index_sequence<I...>) {
       return (std::size_t{0} + ... +
-              count_matches<S, typename child_info<child_type_t<Impl, I>>::module_type, child_path<Impl, Path, I>, I>());
+              count_matches<S, typename child_info<child_type_t<Impl, I>>::module_type,
+                            child_key<scope_of<S>, Impl, Key, I>(), child_index<scope_of<S>, I>>());
     }(std::make_index_sequence<Impl::size>{});
   } else {
     return 0;
@@ -58,27 +84,50 @@ auto call_replace(F& replace, const H& module) {
   else return replace(module);
 }
 
-// rebuild<S, Path, Index>(module, replace): module with the selected modules replaced. A subtree
-// without a selected module is returned as it is: the very same module object.
-template <class S, FixedString Path, std::size_t Index, class H, class F>
-auto rebuild(const H& module, F& replace) {
+// dotted(prefix, name): "prefix.name", or name at the root.
+inline std::string dotted(std::string_view prefix, std::string_view name) {
+  return prefix.empty() ? std::string(name) : std::string(prefix) + "." + std::string(name);
+}
+
+// rebuild<S, Mode, Key, Index>(module, replace, path): module with the selected modules replaced
+// by replace(module, PathOf<Key, Index>{}, path), path being the dotted path at run time; the walk
+// tells S of each place what scope Mode says. A subtree without a selected module is returned as
+// it is: the very same module object.
+template <class S, select::Scope Mode, FixedString Key, std::size_t Index, class H, class F>
+auto rebuild(const H& module, F& replace, std::string_view path) {
   using Impl = impl_t<H>;
-  if constexpr (S::template matches<H, Path, Index>()) {
-    using R = decltype(call_replace<Path, Index>(replace, module));
+  if constexpr (S::template matches<H, Key, Index>()) {
+    using R = decltype(replace(module, PathOf<Key, Index>{}, path));
     static_assert(Module<R> && std::is_base_of_v<torch::detail::ModuleHolderIndicator, R>,
                   "modify: a transform's replacement must return a module handle with declared traits");
-    return call_replace<Path, Index>(replace, module);
-  } else if constexpr (!container<Impl> || count_matches<S, H, Path, Index>() == 0) {
+    return replace(module, PathOf<Key, Index>{}, path);
+  } else if constexpr (!container<Impl> || count_matches<S, H, Key, Index>() == 0) {
     return module;
   } else {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      using Children = std::tuple<decltype(rebuild<S, child_path<Impl, Path, I>, I>(std::get<I>(module->child_modules), replace))...>;
+      using Children = std::tuple<decltype(rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
+          std::get<I>(module->child_modules), replace, path))...>;
       using Rebuilt = typename Impl::template rebind<
           typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, Children>>...>;
       // Braced initialisation: replacements are made in the order of the children.
-      Children children{rebuild<S, child_path<Impl, Path, I>, I>(std::get<I>(module->child_modules), replace)...};
+      Children children{rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
+          std::get<I>(module->child_modules), replace, dotted(path, Impl::names[I]))...};
       return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), module->is_training()));
     }(std::make_index_sequence<Impl::size>{});
+  }
+}
+
+// replace_each(model, selector, replace): transform() for a replace(module) that does not ask
+// where the module is, so the walk tells the selector only what its scope needs.
+template <class M, class S, class F>
+auto replace_each(const M& model, S, F&& replace) {
+  constexpr std::size_t matches = count_matches<S, M, "", root_index>();
+  static_assert(matches > 0, "modify: transform: the selector matches no module of the model");
+  if constexpr (matches == 0) {
+    return model;
+  } else {
+    auto by_module = [&]<class H>(const H& module, auto, std::string_view) { return replace(module); };
+    return rebuild<S, scope_of<S>, "", root_index>(model, by_module, "");
   }
 }
 
@@ -99,7 +148,15 @@ auto transform(const M& model, S, F&& replace) {
   constexpr std::size_t matches = detail::count_matches<S, M, "", root_index>();
   static_assert(matches > 0, "modify: transform: the selector matches no module of the model");
   if constexpr (matches == 0) return model;
-  else return detail::rebuild<S, "", root_index>(model, replace);
+  else {
+    // The replacement may ask for its module's PathOf, so the walk keeps whole paths.
+    auto at_path = [&]<class H, FixedString Path, std::size_t Index>(const H& module, PathOf<Path, Index>, std::string_view) {
+      return detail::call_replace<Path, Index>(replace, module);
+    };
+    return detail::rebuild<S, select::Scope::path, "", root_index>(model, at_path, "");
+  }
 }
 
 }  // namespace modify
+
+MODIFY_ONE_TIME_END
