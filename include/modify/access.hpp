@@ -77,7 +77,7 @@ void visit(H& module, const std::string& path, F& f, bool leaves_only) {
     if (!leaves_only) f(std::string_view(path), module);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (detail::visit(std::get<I>(module->child_modules),
-             path.empty() ? std::string(Impl::names[I]) : path + '.' + std::string(Impl::names[I]), f, leaves_only),
+             dotted(path, Impl::names[I]), f, leaves_only),
        ...);
     }(std::make_index_sequence<Impl::size>{});
   } else {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace modify {
@@ -55,6 +56,14 @@ constexpr auto join_path() {
     std::copy_n(Name.chars, Name.size(), out.chars + Prefix.size() + 1);
     return out;
   }
+}
+
+// dotted(prefix, name): join_path at run time, as named_modules() spells a child's path.
+inline std::string dotted(std::string_view prefix, std::string_view name) {
+  std::string path(prefix);
+  if (!path.empty()) path += '.';
+  path += name;
+  return path;
 }
 
 // glob_match(pattern, text): '*' matches any run of characters (dots included), '?' any one.

@@ -22,6 +22,7 @@
 #include <modify/detail/invoke.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/errors.hpp>
+#include <modify/fixed_string.hpp>  // dotted
 #include <modify/parallel.hpp>
 #include <modify/sequential.hpp>
 #include <modify/transform/freeze.hpp>
@@ -94,10 +95,6 @@ void count_leaf(const H& leaf, SummaryRow& row) {
   }
 }
 
-inline std::string summary_child_path(const std::string& parent, std::string_view child) {
-  return parent.empty() ? std::string(child) : parent + '.' + std::string(child);
-}
-
 template <class H, class X>
 auto summary_walk(H& module, const X& x, const std::string& path, std::size_t depth, std::vector<SummaryRow>& rows);
 
@@ -116,7 +113,7 @@ struct WalkStep {
 };
 template <class V, std::size_t I, class C>
 auto operator|(WalkChain<V>&& in, WalkStep<I, C> step) {
-  auto y = summary_walk(std::get<I>(step.container.child_modules), in.value, summary_child_path(step.path, C::names[I]),
+  auto y = summary_walk(std::get<I>(step.container.child_modules), in.value, dotted(step.path, C::names[I]),
                         step.depth + 1, step.rows);
   return WalkChain<decltype(y)>{std::move(y)};
 }
@@ -148,7 +145,7 @@ auto summary_walk(H& module, const X& x, const std::string& path, std::size_t de
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
           // Braced initialisation keeps the branches' order (and so the rows').
           return std::tuple<decltype(summary_walk(std::get<I>(module->child_modules), std::get<I>(x), path, depth, rows))...>{
-              summary_walk(std::get<I>(module->child_modules), std::get<I>(x), summary_child_path(path, Impl::names[I]),
+              summary_walk(std::get<I>(module->child_modules), std::get<I>(x), dotted(path, Impl::names[I]),
                            depth + 1, rows)...};
         }(std::make_index_sequence<Impl::size>{});
       }

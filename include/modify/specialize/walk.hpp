@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <modify/detail/one_time.hpp>
+#include <modify/fixed_string.hpp>  // dotted
 #include <modify/ops/structure.hpp>
 #include <modify/specialize/fold.hpp>
 #include <modify/specialize/lower.hpp>
@@ -21,14 +22,6 @@
 MODIFY_ONE_TIME_BEGIN
 
 namespace modify::detail::spec {
-
-// child_path(parent, name): the dotted path of a child, as named_modules() spells it.
-inline std::string child_path(std::string_view parent, std::string_view name) {
-  std::string path(parent);
-  if (!path.empty()) path += '.';
-  path += name;
-  return path;
-}
 
 template <SpecializeOptions O, class H>
 auto walk(const H& module, std::string_view path, SpecializeReport& report);
@@ -45,7 +38,7 @@ auto walk_from(const H& seq, std::string_view path, Slots&& slots, SpecializeRep
       ++report.dropped;
       return walk_from<O, Impl, I + 1>(seq, path, std::move(slots), report);
     } else {
-      auto walked = walk<O>(s.module, child_path(path, Impl::names[I]), report);
+      auto walked = walk<O>(s.module, dotted(path, Impl::names[I]), report);
       return walk_from<O, Impl, I + 1>(
           seq, path, push(std::move(slots), Named<decltype(s)::name, decltype(walked)>{walked}, report), report);
     }
@@ -67,7 +60,7 @@ auto walk(const H& module, std::string_view path, SpecializeReport& report) {
     else return rebuild_as<Impl>(std::move(slots), module->is_training());
   } else if constexpr (is_parallel<Impl>) {
     return map_children(module, [&](const auto& child, std::string_view name) {
-      return walk<O>(child, child_path(path, name), report);
+      return walk<O>(child, dotted(path, name), report);
     });
   } else if constexpr (droppable<O, H> && traits_of<H>.arity == Arity::unary && !is_identity<Impl>) {
     ++report.dropped;

@@ -84,11 +84,6 @@ auto call_replace(F& replace, const H& module) {
   else return replace(module);
 }
 
-// dotted(prefix, name): "prefix.name", or name at the root.
-inline std::string dotted(std::string_view prefix, std::string_view name) {
-  return prefix.empty() ? std::string(name) : std::string(prefix) + "." + std::string(name);
-}
-
 // rebuild<S, Mode, Key, Index>(module, replace, path): module with the selected modules replaced
 // by replace(module, PathOf<Key, Index>{}, path), path being the dotted path at run time; the walk
 // tells S of each place what scope Mode says. A subtree without a selected module is returned as
