@@ -3,8 +3,10 @@
 // transform/lora.hpp so that a unit adapting a model does not parse the file formats.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -46,9 +48,7 @@ std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(M& model) {
   });
   return out;
 }
-}  // namespace detail
 
-namespace detail {
 // The adapter's tensors under the keys PEFT writes in adapter_model.safetensors.
 template <FixedString Name, class M>
 NamedTensors peft_adapter_tensors(M& model) {
