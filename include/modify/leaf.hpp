@@ -115,14 +115,19 @@ class Leaf : public detail::LeafBase {
 
   // clone(): a deep copy, as LibTorch's Cloneable makes one: a copy of the object whose reset()
   // registers new tensors, then given the values of this one's.
+  // Owned through a shared_ptr<LeafBase>, not make_shared<Derived>: an optimising GCC compiles the
+  // virtual functions of every leaf class a unit includes, used or not (devirtualisation may need
+  // them), and make_shared brings ~45 functions per leaf type where this shares one control block type.
   std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override {
-    return finish_clone(std::make_shared<Derived>(static_cast<const Derived&>(*this)), device);
+    LeafBase* copy = new Derived(static_cast<const Derived&>(*this));
+    return finish_clone(std::shared_ptr<LeafBase>(copy), device);
   }
 
  private:
   // Cloneable's counterpart: what a torch::nn::Module that holds this leaf calls when it clones.
   void clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) final {
-    auto copy = std::dynamic_pointer_cast<Derived>(other.clone(device));
+    const auto cloned = other.clone(device);
+    auto* copy = dynamic_cast<Derived*>(cloned.get());  // not dynamic_pointer_cast, for the same reason
     TORCH_CHECK(copy != nullptr, "modify: cannot clone a ", other.name(), " into the leaf ", this->name());
     static_cast<Derived&>(*this) = std::move(*copy);
   }
