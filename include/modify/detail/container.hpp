@@ -80,6 +80,13 @@ inline void register_children(torch::nn::Module& self, const std::string_view* n
   }
 }
 
+// clone_handle(child, device): a handle to a deep copy of child's module. One per handle type, not
+// one per container and child type, as a member template would be.
+template <class H>
+H clone_handle(const H& child, const c10::optional<torch::Device>& device) {
+  return H(std::dynamic_pointer_cast<typename H::ContainedType>(child->clone(device)));
+}
+
 // Container<Derived, Cs...>: the torch::nn::Module that owns the children Cs (each a module handle,
 // or Named<"name", handle>) and registers them under their names.
 template <class Derived, class... Cs>
@@ -143,12 +150,6 @@ class Container : public torch::nn::Module {
           child_modules);
       register_children(*this, names.data(), handles.data(), size);
     }
-  }
-
- private:
-  template <class H>
-  static H clone_handle(const H& child, const c10::optional<torch::Device>& device) {
-    return H(std::dynamic_pointer_cast<typename H::ContainedType>(child->clone(device)));
   }
 };
 

@@ -54,6 +54,15 @@ auto take(const Tuple& t, std::index_sequence<I...>) {
   return std::tuple<std::tuple_element_t<I, Tuple>...>{std::get<I>(t)...};
 }
 
+// take_then(t, I..., last): the elements I... of t followed by last, as one tuple (built directly,
+// not through std::tuple_cat, whose machinery is instantiated anew for every pair of tuple types).
+template <class Tuple, std::size_t... I, class Last>
+auto take_then(Tuple&& t, std::index_sequence<I...>, Last&& last) {
+  using T = std::remove_cvref_t<Tuple>;
+  return std::tuple<std::tuple_element_t<I, T>..., std::remove_cvref_t<Last>>{std::get<I>(std::forward<Tuple>(t))...,
+                                                                             std::forward<Last>(last)};
+}
+
 // ---- The arithmetic of the folds (new tensors; computed in double, cast back) ----------------
 
 // scaled(w, b, s, t, view): the parameters of layer-then-(x * s + t) on the output axis: w * s
@@ -376,8 +385,8 @@ auto push(std::tuple<Slots...>&& slots, Next&& next, SpecializeReport& report) {
     using LastH = typename Last::named_module_type;
     if constexpr (combines<LastH, NextH>()) {
       auto combined = combine(std::get<n - 1>(slots).module, next.module, report);
-      return std::tuple_cat(take(slots, std::make_index_sequence<n - 1>{}),
-                            std::tuple<Named<Last::name, decltype(combined)>>{{combined}});
+      return take_then(std::move(slots), std::make_index_sequence<n - 1>{},
+                       Named<Last::name, decltype(combined)>{combined});
     } else if constexpr (n >= 2 && std::is_same_v<impl_t<NextH>, AddImpl> &&
                          !std::is_void_v<typename residual_branch<impl_t<LastH>>::type>) {
       using Before = std::tuple_element_t<n - 2, std::tuple<Slots...>>;
@@ -386,13 +395,13 @@ auto push(std::tuple<Slots...>&& slots, Next&& next, SpecializeReport& report) {
         const F& branch = std::get<1>(std::get<n - 1>(slots).module->child_modules);
         if (inference::ResidualImpl<F>::in_place) ++report.inplace_residuals;
         inference::Residual<F> residual(std::make_shared<inference::ResidualImpl<F>>(branch));
-        return std::tuple_cat(take(slots, std::make_index_sequence<n - 2>{}),
-                              std::tuple<Named<Before::name, inference::Residual<F>>>{{residual}});
+        return take_then(std::move(slots), std::make_index_sequence<n - 2>{},
+                         Named<Before::name, inference::Residual<F>>{residual});
       } else {
-        return std::tuple_cat(std::move(slots), std::tuple<std::remove_cvref_t<Next>>{std::forward<Next>(next)});
+        return take_then(std::move(slots), std::make_index_sequence<n>{}, std::forward<Next>(next));
       }
     } else {
-      return std::tuple_cat(std::move(slots), std::tuple<std::remove_cvref_t<Next>>{std::forward<Next>(next)});
+      return take_then(std::move(slots), std::make_index_sequence<n>{}, std::forward<Next>(next));
     }
   }
 }
