@@ -112,18 +112,22 @@ auto rebuild(const H& module, F& replace, std::string_view path) {
   }
 }
 
+// rebuild_selected<S, Mode>(model, replace): rebuild from the root, after checking at compile time
+// that S picks something (a selector that picks nothing is an error, never a silent no-op).
+template <class S, select::Scope Mode, class M, class F>
+auto rebuild_selected(const M& model, F&& replace) {
+  constexpr std::size_t matches = count_matches<S, M, "", root_index>();
+  static_assert(matches > 0, "modify: transform: the selector matches no module of the model");
+  if constexpr (matches == 0) return model;
+  else return rebuild<S, Mode, "", root_index>(model, replace, "");
+}
+
 // replace_each(model, selector, replace): transform() for a replace(module) that does not ask
 // where the module is, so the walk tells the selector only what its scope needs.
 template <class M, class S, class F>
 auto replace_each(const M& model, S, F&& replace) {
-  constexpr std::size_t matches = count_matches<S, M, "", root_index>();
-  static_assert(matches > 0, "modify: transform: the selector matches no module of the model");
-  if constexpr (matches == 0) {
-    return model;
-  } else {
-    auto by_module = [&]<class H>(const H& module, auto, std::string_view) { return replace(module); };
-    return rebuild<S, scope_of<S>, "", root_index>(model, by_module, "");
-  }
+  return rebuild_selected<S, scope_of<S>>(
+      model, [&]<class H>(const H& module, auto, std::string_view) { return replace(module); });
 }
 
 }  // namespace detail
@@ -140,16 +144,11 @@ consteval std::size_t count(const M&, S) {
 // A selector that picks nothing is a compile-time error, never a silent no-op.
 template <class M, class S, class F>
 auto transform(const M& model, S, F&& replace) {
-  constexpr std::size_t matches = detail::count_matches<S, M, "", root_index>();
-  static_assert(matches > 0, "modify: transform: the selector matches no module of the model");
-  if constexpr (matches == 0) return model;
-  else {
-    // The replacement may ask for its module's PathOf, so the walk keeps whole paths.
-    auto at_path = [&]<class H, FixedString Path, std::size_t Index>(const H& module, PathOf<Path, Index>, std::string_view) {
-      return detail::call_replace<Path, Index>(replace, module);
-    };
-    return detail::rebuild<S, select::Scope::path, "", root_index>(model, at_path, "");
-  }
+  // The replacement may ask for its module's PathOf, so the walk keeps whole paths.
+  return detail::rebuild_selected<S, select::Scope::path>(
+      model, [&]<class H, FixedString Path, std::size_t Index>(const H& module, PathOf<Path, Index>, std::string_view) {
+        return detail::call_replace<Path, Index>(replace, module);
+      });
 }
 
 }  // namespace modify
