@@ -75,6 +75,40 @@ TEST_CASE("copies of a handle share the module; optimizers train it") {
   CHECK(torch::equal(alias(x), model(x)));
 }
 
+TEST_CASE("a container's module has one owner, which shared_from_this and its copies share") {
+  // detail::make_module owns the module through a shared_ptr<torch::nn::Module> that the handle
+  // aliases; LibTorch's registration relies on shared_from_this finding that same owner.
+  auto model = mlp();
+  const std::shared_ptr<torch::nn::Module> self = model->shared_from_this();
+  CHECK(self.get() == static_cast<torch::nn::Module*>(model.ptr().get()));
+  CHECK(!self.owner_before(model.ptr()));
+  CHECK(!model.ptr().owner_before(self));
+  const long before = model.ptr().use_count();
+  auto copy = model;
+  CHECK(model.ptr().use_count() == before + 1);
+  // A clone is a new owner; the original's count does not move.
+  auto deep = modify::clone(model);
+  CHECK(model.ptr().use_count() == before + 1);
+  CHECK(deep.ptr().use_count() == 1);
+  std::weak_ptr<torch::nn::Module> gone = deep.ptr();
+  deep = nullptr;
+  CHECK(gone.expired());
+}
+
+TEST_CASE("child_modules holds each child's handle, in order, shared with the caller's") {
+  torch::nn::Linear first(4, 8), last(8, 3);
+  auto model = modify::Sequential(first, torch::nn::ReLU(), modify::named<"head">(last));
+  static_assert(std::tuple_size_v<decltype(model->child_modules)> == 3);
+  static_assert(std::is_same_v<std::tuple_element_t<2, decltype(model->child_modules)>, torch::nn::Linear>);
+  auto& [a, relu, c] = model->child_modules;
+  CHECK(a.ptr() == first.ptr());
+  CHECK(c.ptr() == last.ptr());
+  CHECK(modify::get<0>(model).ptr() == first.ptr());
+  CHECK(modify::get<"head">(model).ptr() == last.ptr());
+  const auto& constant = *model;
+  CHECK(modify::detail::get<1>(constant.child_modules).ptr() == relu.ptr());
+}
+
 TEST_CASE("torch::save and torch::load round-trip a model") {
   auto model = mlp();
   std::stringstream stream;

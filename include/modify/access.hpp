@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/invoke.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/fixed_string.hpp>
@@ -48,7 +49,7 @@ template <std::size_t I, class M>
 decltype(auto) get(M&& model) {
   using Impl = detail::impl_t<M>;
   if constexpr (!detail::check_index<Impl, I>()) return detail::Invalid{};
-  else return (std::get<I>(model->child_modules));
+  else return (detail::get<I>(model->child_modules));
 }
 
 // get<"path">(model): the descendant at a dotted path of child names, e.g. get<"1.c_fc">(model).
@@ -64,8 +65,8 @@ decltype(auto) get(M&& model) {
     constexpr std::size_t index = detail::find_name(Impl::names, path.substr(0, dot));
     static_assert(index < Impl::size, "modify: get<\"path\">: a container on the path has no child of that name");
     if constexpr (index == Impl::size) return detail::Invalid{};
-    else if constexpr (dot == std::string_view::npos) return (std::get<index>(model->child_modules));
-    else return modify::get<detail::fixed_substring<Path, dot + 1, path.size() - dot - 1>()>(std::get<index>(model->child_modules));
+    else if constexpr (dot == std::string_view::npos) return (detail::get<index>(model->child_modules));
+    else return modify::get<detail::fixed_substring<Path, dot + 1, path.size() - dot - 1>()>(detail::get<index>(model->child_modules));
   }
 }
 
@@ -76,7 +77,7 @@ void visit(H& module, const std::string& path, F& f, bool leaves_only) {
   if constexpr (container<Impl>) {
     if (!leaves_only) f(std::string_view(path), module);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (detail::visit(std::get<I>(module->child_modules),
+      (detail::visit(detail::get<I>(module->child_modules),
              dotted(path, Impl::names[I]), f, leaves_only),
        ...);
     }(std::make_index_sequence<Impl::size>{});

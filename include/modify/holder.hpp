@@ -1,11 +1,29 @@
-// Holder<Impl>: a LibTorch ModuleHolder whose call operator also reaches a template forward.
+// Module handles: Holder<Impl>, whose call operator reaches a template forward, and make_module, which makes the module a handle holds.
 #pragma once
 
+#include <memory>
 #include <utility>
 
+#include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
 namespace modify {
+namespace detail {
+
+// make_module<Impl>(args...): a new Impl, as std::make_shared<Impl>(args...) makes one, but owned
+// through a shared_ptr<torch::nn::Module> whose control block every module type shares. A model
+// has one class per container and leaf type, and make_shared brings ~35 functions per class (its
+// own control block, allocator and enable_shared_from_this hookup), a large part of a model's
+// compile time (bench/README.md, "Compile cost"). The result aliases that owner.
+template <class Impl, class... Args>
+std::shared_ptr<Impl> make_module(Args&&... args) {
+  Impl* module = new Impl(std::forward<Args>(args)...);
+  // Converted first: shared_ptr<Module>(Impl*) would make an Impl control block after all. If
+  // allocating the control block throws, that constructor deletes the module.
+  return std::shared_ptr<Impl>(std::shared_ptr<torch::nn::Module>(static_cast<torch::nn::Module*>(module)), module);
+}
+
+}  // namespace detail
 
 // LibTorch's ModuleHolder::operator() deduces its result through `&Impl::forward`, which does
 // not exist for a template forward; the handles of modify's containers and wrappers use this.

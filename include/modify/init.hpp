@@ -21,6 +21,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/select.hpp>
 #include <modify/transform/transform.hpp>  // child_path, root_index
@@ -206,7 +207,7 @@ void for_each_selected(H& module, F& f) {
     f(module, std::string(Path.view()));
   } else if constexpr (container<Impl>) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (for_each_selected<S, child_path<Impl, Path, I>, I>(std::get<I>(module->child_modules), f), ...);
+      (for_each_selected<S, child_path<Impl, Path, I>, I>(detail::get<I>(module->child_modules), f), ...);
     }(std::make_index_sequence<Impl::size>{});
   }
 }

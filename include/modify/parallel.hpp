@@ -94,7 +94,7 @@ class Parallel : public Holder<ParallelImpl<Cs...>> {
   // Naming the traits instantiates the Impl, and with it the checks of the children.
   static constexpr Traits traits = ParallelImpl<Cs...>::traits;
 
-  explicit Parallel(Cs... children) : Base(std::make_shared<ParallelImpl<Cs...>>(std::move(children)...)) {}
+  explicit Parallel(Cs... children) : Base(detail::make_module<ParallelImpl<Cs...>>(std::move(children)...)) {}
   /* implicit */ Parallel(std::shared_ptr<ParallelImpl<Cs...>> impl) : Base(std::move(impl)) {}
   /* implicit */ Parallel(std::nullptr_t) : Base(nullptr) {}
 };

@@ -86,7 +86,7 @@ class Sequential : public Holder<SequentialImpl<Cs...>> {
   // Naming the traits instantiates the Impl, and with it the checks of the children.
   static constexpr Traits traits = SequentialImpl<Cs...>::traits;
 
-  explicit Sequential(Cs... children) : Base(std::make_shared<SequentialImpl<Cs...>>(std::move(children)...)) {}
+  explicit Sequential(Cs... children) : Base(detail::make_module<SequentialImpl<Cs...>>(std::move(children)...)) {}
   /* implicit */ Sequential(std::shared_ptr<SequentialImpl<Cs...>> impl) : Base(std::move(impl)) {}
   /* implicit */ Sequential(std::nullptr_t) : Base(nullptr) {}
 };

@@ -19,6 +19,7 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/invoke.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/errors.hpp>
@@ -113,7 +114,7 @@ struct WalkStep {
 };
 template <class V, std::size_t I, class C>
 auto operator|(WalkChain<V>&& in, WalkStep<I, C> step) {
-  auto y = summary_walk(std::get<I>(step.container.child_modules), in.value, dotted(step.path, C::names[I]),
+  auto y = summary_walk(detail::get<I>(step.container.child_modules), in.value, dotted(step.path, C::names[I]),
                         step.depth + 1, step.rows);
   return WalkChain<decltype(y)>{std::move(y)};
 }
@@ -144,8 +145,8 @@ auto summary_walk(H& module, const X& x, const std::string& path, std::size_t de
       } else {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
           // Braced initialisation keeps the branches' order (and so the rows').
-          return std::tuple<decltype(summary_walk(std::get<I>(module->child_modules), std::get<I>(x), path, depth, rows))...>{
-              summary_walk(std::get<I>(module->child_modules), std::get<I>(x), dotted(path, Impl::names[I]),
+          return std::tuple<decltype(summary_walk(detail::get<I>(module->child_modules), std::get<I>(x), path, depth, rows))...>{
+              summary_walk(detail::get<I>(module->child_modules), std::get<I>(x), dotted(path, Impl::names[I]),
                            depth + 1, rows)...};
         }(std::make_index_sequence<Impl::size>{});
       }

@@ -13,8 +13,10 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/invoke.hpp>
 #include <modify/detail/one_time.hpp>
+#include <modify/holder.hpp>
 #include <modify/leaf.hpp>
 #include <modify/named.hpp>
 #include <modify/traits.hpp>
@@ -95,7 +97,7 @@ class Container : public torch::nn::Module {
   static constexpr bool is_container = true;
   static constexpr std::size_t size = sizeof...(Cs);
   using child_types = std::tuple<Cs...>;
-  using children_type = std::tuple<typename child_info<Cs>::module_type...>;
+  using children_type = Children<typename child_info<Cs>::module_type...>;
   // Reports each child that is not a module as soon as the class is instantiated (a static
   // member's type is instantiated with the class, before any forward is deduced); the bodies
   // below are skipped when it is false so that the report is the only error.
@@ -114,7 +116,7 @@ class Container : public torch::nn::Module {
   // assemble(children, training): a new container of these children; every transform builds its
   // result through here, so each container type has one make_shared.
   static std::shared_ptr<Derived> assemble(children_type children, bool training) {
-    return std::make_shared<Derived>(from_children, std::move(children), training);
+    return detail::make_module<Derived>(from_children, std::move(children), training);
   }
 
   // clone(): a deep copy; the copy's parameters are new tensors with the same values.
@@ -123,8 +125,7 @@ class Container : public torch::nn::Module {
     if constexpr (!well_formed) {
       return nullptr;
     } else {
-      auto copies = std::apply(
-          [&](const auto&... child) { return children_type{clone_handle(child, device)...}; }, child_modules);
+      auto copies = unpack(child_modules, [&](const auto&... child) { return children_type{clone_handle(child, device)...}; });
       return assemble(std::move(copies), this->is_training());
     }
   }
@@ -142,12 +143,10 @@ class Container : public torch::nn::Module {
       // per model and per transform result, would otherwise instantiate LibTorch's
       // register_module and OrderedDict::insert once per child type (compile time, see
       // bench/README.md).
-      const auto handles = std::apply(
-          [](auto&... child) {
-            return std::array<ChildHandle, size>{ChildHandle{child.is_empty() ? nullptr : child.get(),
-                                                               custom_leaf<impl_t<std::remove_cvref_t<decltype(child)>>>}...};
-          },
-          child_modules);
+      const auto handles = unpack(child_modules, [](auto&... child) {
+        return std::array<ChildHandle, size>{ChildHandle{child.is_empty() ? nullptr : child.get(),
+                                                         custom_leaf<impl_t<std::remove_cvref_t<decltype(child)>>>}...};
+      });
       register_children(*this, names.data(), handles.data(), size);
     }
   }
@@ -156,7 +155,7 @@ class Container : public torch::nn::Module {
 // Constructs the children tuple from the constructor's arguments (Named children unwrapped).
 template <class... Cs>
 auto unwrap_children(Cs&... cs) {
-  return std::tuple<typename child_info<Cs>::module_type...>{child_info<Cs>::module(cs)...};
+  return Children<typename child_info<Cs>::module_type...>{child_info<Cs>::module(cs)...};
 }
 
 }  // namespace modify::detail

@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <modify/detail/children.hpp>
 #include <modify/errors.hpp>
 #include <modify/leaf.hpp>
 #include <modify/traits.hpp>
@@ -82,7 +83,7 @@ auto invoke_module(H& module, const X& x) {
 // input's shapes to any exception it throws. The try block costs nothing unless something throws.
 template <std::size_t I, class Container, class X>
 auto call_child(Container& container, const X& x) {
-  auto& child = std::get<I>(container.child_modules);
+  auto& child = detail::get<I>(container.child_modules);
   if constexpr (poisoned<X>) {
     return Invalid{};
   } else {

@@ -38,14 +38,14 @@ class OpHandle : public Holder<Impl> {
 
   template <class... Rest>
   OpHandle(std::initializer_list<int64_t> list, Rest&&... rest)
-      : Holder<Impl>(std::make_shared<Impl>(std::vector<int64_t>(list), std::forward<Rest>(rest)...)) {}
+      : Holder<Impl>(detail::make_module<Impl>(std::vector<int64_t>(list), std::forward<Rest>(rest)...)) {}
   template <class... Rest>
   OpHandle(std::initializer_list<int64_t> first, std::initializer_list<int64_t> second, Rest&&... rest)
-      : Holder<Impl>(std::make_shared<Impl>(std::vector<int64_t>(first), std::vector<int64_t>(second),
+      : Holder<Impl>(detail::make_module<Impl>(std::vector<int64_t>(first), std::vector<int64_t>(second),
                                             std::forward<Rest>(rest)...)) {}
   template <class... Rest>
   OpHandle(int64_t first, std::initializer_list<int64_t> second, Rest&&... rest)
-      : Holder<Impl>(std::make_shared<Impl>(first, std::vector<int64_t>(second), std::forward<Rest>(rest)...)) {}
+      : Holder<Impl>(detail::make_module<Impl>(first, std::vector<int64_t>(second), std::forward<Rest>(rest)...)) {}
 };
 
 // Dims: the `dim` argument of a reduction: none (all dims), one dim, or a list of dims.

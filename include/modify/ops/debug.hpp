@@ -106,7 +106,7 @@ class Print : public Holder<PrintImpl<A>> {
  public:
   using Holder<PrintImpl<A>>::Holder;
   explicit Print(std::string prefix = "", std::ostream& out = std::cout)
-      : Holder<PrintImpl<A>>(std::make_shared<PrintImpl<A>>(std::move(prefix), out)) {}
+      : Holder<PrintImpl<A>>(detail::make_module<PrintImpl<A>>(std::move(prefix), out)) {}
 };
 
 // ---- PrintShape ---------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ class PrintShape : public Holder<PrintShapeImpl<A>> {
  public:
   using Holder<PrintShapeImpl<A>>::Holder;
   explicit PrintShape(std::string prefix = "", std::ostream& out = std::cout)
-      : Holder<PrintShapeImpl<A>>(std::make_shared<PrintShapeImpl<A>>(std::move(prefix), out)) {}
+      : Holder<PrintShapeImpl<A>>(detail::make_module<PrintShapeImpl<A>>(std::move(prefix), out)) {}
 };
 
 // ---- Breakpoint ---------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class Breakpoint : public Holder<BreakpointImpl<A>> {
  public:
   using Holder<BreakpointImpl<A>>::Holder;
   explicit Breakpoint(std::string label = "", std::ostream& note = std::cerr)
-      : Holder<BreakpointImpl<A>>(std::make_shared<BreakpointImpl<A>>(std::move(label), note)) {}
+      : Holder<BreakpointImpl<A>>(detail::make_module<BreakpointImpl<A>>(std::move(label), note)) {}
 };
 
 // ---- AssertShape --------------------------------------------------------------------------------

@@ -35,6 +35,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <modify/detail/invoke.hpp>  // detail::Invalid
+#include <modify/holder.hpp>
 #include <modify/leaf.hpp>
 #include <modify/sequential.hpp>
 #include <modify/traits.hpp>
@@ -591,7 +592,7 @@ Norm keeping_mode(Norm norm, const Torch& from) {
     using type = MODIFY;                                                                           \
     static type make(const TORCH& m) {                                                             \
       const auto& o = m->options;                                                                  \
-      return keeping_mode(type(std::make_shared<typename type::Impl>(OPTIONS, __VA_ARGS__)), m); \
+      return keeping_mode(type(detail::make_module<typename type::Impl>(OPTIONS, __VA_ARGS__)), m); \
     }                                                                                              \
   }
 #define MODIFY_BATCH_NORM_OPTIONS \
@@ -649,7 +650,7 @@ auto split_affine_impl(const TorchNorm& norm) {
   if (!detail::has_affine(norm))
     throw std::invalid_argument("modify: split_affine: this " + norm->name() +
                                 " has no affine part; convert it with modify::norm_from");
-  auto affine = ElementwiseAffine(std::make_shared<ElementwiseAffineImpl>(
+  auto affine = ElementwiseAffine(detail::make_module<ElementwiseAffineImpl>(
       detail::affine_options(norm), norm->weight, norm->bias));
   affine->train(norm->is_training());
   return Sequential(norm_conversion<TorchNorm>::make(norm), affine);

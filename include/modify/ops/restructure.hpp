@@ -248,7 +248,7 @@ class AlignTo : public detail::op::OpHandle<AlignToImpl> {
  public:
   using detail::op::OpHandle<AlignToImpl>::OpHandle;
   AlignTo(std::initializer_list<std::string> names)
-      : detail::op::OpHandle<AlignToImpl>(std::make_shared<AlignToImpl>(std::vector<std::string>(names))) {}
+      : detail::op::OpHandle<AlignToImpl>(detail::make_module<AlignToImpl>(std::vector<std::string>(names))) {}
 };
 
 // AlignAs: (x, other) -> x.align_as(other), for named tensors (other's names only are used). Binary,
@@ -513,7 +513,7 @@ class Split : public Holder<SplitImpl<N>> {
   // Split<N>({s0, ..., sN-1}, dim): the list's length is checked here, at compile time.
   template <std::size_t M>
   Split(const int64_t (&sizes)[M], int64_t dim = 0)
-      : Holder<SplitImpl<N>>(std::make_shared<SplitImpl<N>>(detail::op::vector_of(sizes, M), dim)) {
+      : Holder<SplitImpl<N>>(detail::make_module<SplitImpl<N>>(detail::op::vector_of(sizes, M), dim)) {
     static_assert(M == N, "modify: Split<N>({sizes...}) needs exactly N sizes, one per piece");
   }
 };
@@ -550,7 +550,7 @@ class TensorSplit : public Holder<TensorSplitImpl<N>> {
   // TensorSplit<N>({i0, ..., iN-2}, dim): the list's length is checked here, at compile time.
   template <std::size_t M>
   TensorSplit(const int64_t (&indices)[M], int64_t dim = 0)
-      : Holder<TensorSplitImpl<N>>(std::make_shared<TensorSplitImpl<N>>(detail::op::vector_of(indices, M), dim)) {
+      : Holder<TensorSplitImpl<N>>(detail::make_module<TensorSplitImpl<N>>(detail::op::vector_of(indices, M), dim)) {
     static_assert(M + 1 == N, "modify: TensorSplit<N>({indices...}) needs exactly N - 1 indices, one per cut");
   }
 };
@@ -623,7 +623,7 @@ class HSplit : public Holder<HSplitImpl<N>> {
   // HSplit<N>({i0, ..., iN-2}): the list's length is checked here, at compile time.
   template <std::size_t M>
   HSplit(const int64_t (&indices)[M])
-      : Holder<HSplitImpl<N>>(std::make_shared<HSplitImpl<N>>(detail::op::vector_of(indices, M))) {
+      : Holder<HSplitImpl<N>>(detail::make_module<HSplitImpl<N>>(detail::op::vector_of(indices, M))) {
     static_assert(M + 1 == N, "modify: HSplit<N>({indices...}) needs exactly N - 1 indices, one per cut");
   }
 };
@@ -634,7 +634,7 @@ class VSplit : public Holder<VSplitImpl<N>> {
   // VSplit<N>({i0, ..., iN-2}): the list's length is checked here, at compile time.
   template <std::size_t M>
   VSplit(const int64_t (&indices)[M])
-      : Holder<VSplitImpl<N>>(std::make_shared<VSplitImpl<N>>(detail::op::vector_of(indices, M))) {
+      : Holder<VSplitImpl<N>>(detail::make_module<VSplitImpl<N>>(detail::op::vector_of(indices, M))) {
     static_assert(M + 1 == N, "modify: VSplit<N>({indices...}) needs exactly N - 1 indices, one per cut");
   }
 };

@@ -18,6 +18,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/pimpl.h>
 
+#include <modify/holder.hpp>
 #include <modify/leaf.hpp>
 #include <modify/torch_traits.hpp>  // the traits of the activations ElementwiseNonlin wraps
 #include <modify/traits.hpp>
@@ -204,7 +205,7 @@ class ElementwiseNonlin : public torch::nn::ModuleHolder<ElementwiseNonlinImpl<F
  public:
   using torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>>::ModuleHolder;
   ElementwiseNonlin(F f, int64_t features)
-      : torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>>(std::make_shared<ElementwiseNonlinImpl<F>>(std::move(f), features)) {}
+      : torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>>(detail::make_module<ElementwiseNonlinImpl<F>>(std::move(f), features)) {}
 };
 
 }  // namespace modify

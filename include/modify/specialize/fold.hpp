@@ -15,7 +15,9 @@
 
 #include <ATen/ATen.h>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/one_time.hpp>
+#include <modify/holder.hpp>
 #include <modify/ops/arithmetic.hpp>
 #include <modify/ops/structure.hpp>
 #include <modify/specialize/ops.hpp>
@@ -49,18 +51,13 @@ concept scalar_op = is<H, inference::ScalarAffineOpImpl>;
 template <class H>
 concept affine_map_op = is<H, inference::AffineMapOpImpl>;
 
-template <std::size_t... I, class Tuple>
-auto take(const Tuple& t, std::index_sequence<I...>) {
-  return std::tuple<std::tuple_element_t<I, Tuple>...>{std::get<I>(t)...};
-}
-
-// take_then(t, I..., last): the elements I... of t followed by last, as one tuple (built directly,
-// not through std::tuple_cat, whose machinery is instantiated anew for every pair of tuple types).
-template <class Tuple, std::size_t... I, class Last>
-auto take_then(Tuple&& t, std::index_sequence<I...>, Last&& last) {
-  using T = std::remove_cvref_t<Tuple>;
-  return std::tuple<std::tuple_element_t<I, T>..., std::remove_cvref_t<Last>>{std::get<I>(std::forward<Tuple>(t))...,
-                                                                             std::forward<Last>(last)};
+// take_then(slots, I..., last): the slots I... followed by last, as one flat list (see
+// detail/children.hpp: a tuple's machinery would be instantiated anew for every prefix).
+template <class Slots, std::size_t... I, class Last>
+auto take_then(Slots&& slots, std::index_sequence<I...>, Last&& last) {
+  using S = std::remove_cvref_t<Slots>;
+  return Children<std::tuple_element_t<I, S>..., std::remove_cvref_t<Last>>{detail::get<I>(std::move(slots))...,
+                                                                           std::forward<Last>(last)};
 }
 
 // ---- The arithmetic of the folds (new tensors; computed in double, cast back) ----------------
@@ -165,7 +162,7 @@ int64_t fold_rank(const inference::AffineMapOpImpl& map, int64_t features) {
 template <class First, class Second, class Layer>
 auto make_folded(Layer folded, const First& first, const Second& second, int64_t rank) {
   return inference::Folded<First, Second, Layer>(
-      std::make_shared<inference::FoldedImpl<First, Second, Layer>>(std::move(folded), first, second, rank));
+      detail::make_module<inference::FoldedImpl<First, Second, Layer>>(std::move(folded), first, second, rank));
 }
 
 inline void count_fold(int64_t rank, SpecializeReport& report) {
@@ -238,27 +235,19 @@ inline auto map_before(const AffineMapOp& map, const LinearOp& layer, Specialize
   return make_folded(LinearOp(std::move(stages)), map, layer, rank);
 }
 
-// all_slots(seq): a Sequential's children as named slots; with_slot<K>(seq, module): the same
-// Sequential (a new container) with child K replaced.
-template <class H>
-auto all_slots(const H& seq) {
-  using Impl = impl_t<H>;
-  return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::tuple{slot<Impl, I>(seq)...};
-  }(std::make_index_sequence<Impl::size>{});
-}
+// with_slot<K>(seq, module): the same Sequential (a new container) with child K replaced.
 template <std::size_t K, class H, class M>
 auto with_slot(const H& seq, M module) {
   using Impl = impl_t<H>;
-  auto slots = all_slots(seq);
-  using Old = std::tuple_element_t<K, decltype(slots)>;
-  auto replaced = [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::tuple_cat(take(slots, std::index_sequence<I...>{}), std::tuple<Named<Old::name, M>>{{module}},
-                          [&]<std::size_t... J>(std::index_sequence<J...>) {
-                            return std::tuple{std::get<K + 1 + J>(slots)...};
-                          }(std::make_index_sequence<Impl::size - K - 1>{}));
-  }(std::make_index_sequence<K>{});
-  return rebuild_as<Impl>(std::move(replaced), seq->is_training());
+  auto slot_at = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+    auto s = slot<Impl, I>(seq);
+    if constexpr (I == K) return Named<decltype(s)::name, M>{module};
+    else return s;
+  };
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    using Slots = Children<decltype(slot_at(std::integral_constant<std::size_t, I>{}))...>;
+    return rebuild_as<Impl>(Slots{slot_at(std::integral_constant<std::size_t, I>{})...}, seq->is_training());
+  }(std::make_index_sequence<Impl::size>{});
 }
 
 }  // namespace modify::detail::spec
@@ -336,17 +325,17 @@ auto combine(const A& a, const B& b, SpecializeReport& report) {
     return map_before(a, b, report);
   } else if constexpr (inference::output_facts<A>.owned && inference::inplace_activation<impl_t<B>>) {
     ++report.inplace_activations;
-    return inference::Then<A, B>(std::make_shared<inference::ThenImpl<A, B>>(a, b));
+    return inference::Then<A, B>(detail::make_module<inference::ThenImpl<A, B>>(a, b));
   } else if constexpr ((scalar_op<A> || affine_map_op<A>) && is_then<impl_t<B>>) {
     auto producer = combine(a, b->producer, report);
     using Act = decltype(b->activation);
     return inference::Then<decltype(producer), Act>(
-        std::make_shared<inference::ThenImpl<decltype(producer), Act>>(producer, b->activation));
+        detail::make_module<inference::ThenImpl<decltype(producer), Act>>(producer, b->activation));
   } else if constexpr (is_sequential<impl_t<B>> && combines<A, first_child_t<B>>()) {
-    return with_slot<0>(b, combine(a, std::get<0>(b->child_modules), report));
+    return with_slot<0>(b, combine(a, detail::get<0>(b->child_modules), report));
   } else {
     constexpr std::size_t last = impl_t<A>::size - 1;
-    return with_slot<last>(a, combine(std::get<last>(a->child_modules), b, report));
+    return with_slot<last>(a, combine(detail::get<last>(a->child_modules), b, report));
   }
 }
 
@@ -374,17 +363,17 @@ using last_t = std::tuple_element_t<sizeof...(Slots) - 1, std::tuple<Slots...>>;
 
 // push(slots, next, report): the folded children so far, with `next` appended or combined into the
 // last one (or, for Copy<2>, Parallel(Identity, f) and Add, the last two replaced by a Residual).
-template <class... Slots, class Next>
-auto push(std::tuple<Slots...>&& slots, Next&& next, SpecializeReport& report) {
+template <std::size_t... J, class... Slots, class Next>
+auto push(ChildrenOf<std::index_sequence<J...>, Slots...>&& slots, Next&& next, SpecializeReport& report) {
   constexpr std::size_t n = sizeof...(Slots);
   using NextH = typename std::remove_cvref_t<Next>::named_module_type;
   if constexpr (n == 0) {
-    return std::tuple<std::remove_cvref_t<Next>>{std::forward<Next>(next)};
+    return Children<std::remove_cvref_t<Next>>{std::forward<Next>(next)};
   } else {
     using Last = last_t<Slots...>;
     using LastH = typename Last::named_module_type;
     if constexpr (combines<LastH, NextH>()) {
-      auto combined = combine(std::get<n - 1>(slots).module, next.module, report);
+      auto combined = combine(detail::get<n - 1>(slots).module, next.module, report);
       return take_then(std::move(slots), std::make_index_sequence<n - 1>{},
                        Named<Last::name, decltype(combined)>{combined});
     } else if constexpr (n >= 2 && std::is_same_v<impl_t<NextH>, AddImpl> &&
@@ -392,9 +381,9 @@ auto push(std::tuple<Slots...>&& slots, Next&& next, SpecializeReport& report) {
       using Before = std::tuple_element_t<n - 2, std::tuple<Slots...>>;
       if constexpr (is_copy2<impl_t<typename Before::named_module_type>>) {
         using F = typename residual_branch<impl_t<LastH>>::type;
-        const F& branch = std::get<1>(std::get<n - 1>(slots).module->child_modules);
+        const F& branch = detail::get<1>(detail::get<n - 1>(slots).module->child_modules);
         if (inference::ResidualImpl<F>::in_place) ++report.inplace_residuals;
-        inference::Residual<F> residual(std::make_shared<inference::ResidualImpl<F>>(branch));
+        inference::Residual<F> residual(detail::make_module<inference::ResidualImpl<F>>(branch));
         return take_then(std::move(slots), std::make_index_sequence<n - 2>{},
                          Named<Before::name, inference::Residual<F>>{residual});
       } else {

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/container.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/named.hpp>
@@ -34,14 +35,14 @@ template <class Impl, std::size_t I, class H>
 auto slot(const H& module) {
   using Child = child_type_t<Impl, I>;
   using M = typename child_info<Child>::module_type;
-  return Named<child_info<Child>::template fixed_name<I>, M>{std::get<I>(module->child_modules)};
+  return Named<child_info<Child>::template fixed_name<I>, M>{detail::get<I>(module->child_modules)};
 }
 
 // rebuild_as<Impl>(slots, training): a container like Impl (Sequential or Parallel) of the slots.
-template <class Impl, class... Slots>
-auto rebuild_as(std::tuple<Slots...> slots, bool training) {
+template <class Impl, std::size_t... I, class... Slots>
+auto rebuild_as(ChildrenOf<std::index_sequence<I...>, Slots...> slots, bool training) {
   using Rebuilt = typename Impl::template rebind<Slots...>;
-  auto children = std::apply([](auto&... s) { return std::tuple<typename child_info<Slots>::module_type...>{s.module...}; }, slots);
+  typename Rebuilt::ContainedType::children_type children{detail::get<I>(slots).module...};
   return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), training));
 }
 
@@ -51,11 +52,13 @@ template <class H, class F>
 auto map_children(const H& module, F&& f) {
   using Impl = impl_t<H>;
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    auto slots = std::tuple{[&] {
-      auto s = slot<Impl, I>(module);
-      return Named<decltype(s)::name, decltype(f(s.module, Impl::names[I]))>{f(s.module, Impl::names[I])};
-    }()...};
-    return rebuild_as<Impl>(std::move(slots), module->is_training());
+    auto mapped = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+      auto s = slot<Impl, J>(module);
+      return Named<decltype(s)::name, decltype(f(s.module, Impl::names[J]))>{f(s.module, Impl::names[J])};
+    };
+    using Slots = Children<decltype(mapped(std::integral_constant<std::size_t, I>{}))...>;
+    // Braced initialisation: f is called on the children in order.
+    return rebuild_as<Impl>(Slots{mapped(std::integral_constant<std::size_t, I>{})...}, module->is_training());
   }(std::make_index_sequence<Impl::size>{});
 }
 

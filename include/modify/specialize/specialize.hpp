@@ -15,6 +15,7 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/nn/module.h>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/holder.hpp>
 #include <modify/specialize/ops.hpp>
@@ -64,7 +65,7 @@ template <class H>
 void add_plans(const H& module, SpecializeReport& report) {
   using Impl = impl_t<H>;
   if constexpr (container<Impl>) {
-    std::apply([&](const auto&... child) { (add_plans(child, report), ...); }, module->child_modules);
+    unpack(module->child_modules, [&](const auto&... child) { (add_plans(child, report), ...); });
   } else if constexpr (std::is_same_v<Impl, inference::LinearOpImpl>) {
     module->plan.add_to(report);
   } else if constexpr (requires { typename Impl::branch_type; }) {
@@ -166,7 +167,7 @@ auto specialize(const M& model, const X& example) {
     SpecializeReport report;
     auto folded = detail::spec::walk<O>(model, "", report);
     using Result = Specialized<decltype(folded), O>;
-    Result result(std::make_shared<typename Result::ContainedType>(folded, report));
+    Result result(detail::make_module<typename Result::ContainedType>(folded, report));
     result(example);  // plans the buffers for the example's shapes
     detail::spec::add_plans(result->model, result->report);
     return result;

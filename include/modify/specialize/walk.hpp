@@ -10,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/fixed_string.hpp>  // dotted
 #include <modify/ops/structure.hpp>
@@ -53,10 +54,10 @@ template <SpecializeOptions O, class H>
 auto walk(const H& module, std::string_view path, SpecializeReport& report) {
   using Impl = impl_t<H>;
   if constexpr (is_sequential<Impl>) {
-    auto slots = walk_from<O, Impl, 0>(module, path, std::tuple<>{}, report);
+    auto slots = walk_from<O, Impl, 0>(module, path, Children<>{}, report);
     constexpr std::size_t kept = std::tuple_size_v<decltype(slots)>;
     if constexpr (kept == 0) return Identity();
-    else if constexpr (kept == 1 && Impl::size > 1) return std::get<0>(slots).module;
+    else if constexpr (kept == 1 && Impl::size > 1) return detail::get<0>(slots).module;
     else return rebuild_as<Impl>(std::move(slots), module->is_training());
   } else if constexpr (is_parallel<Impl>) {
     return map_children(module, [&](const auto& child, std::string_view name) {

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/named.hpp>
 #include <modify/select.hpp>
@@ -72,7 +73,7 @@ auto insert_after_rebuild(const H& module, F& make) {
     return module;
   } else if constexpr (is_sequential<Impl>) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      auto named = std::tuple_cat(sequential_part<S, Path, Impl, I>(std::get<I>(module->child_modules), make)...);
+      auto named = std::tuple_cat(sequential_part<S, Path, Impl, I>(detail::get<I>(module->child_modules), make)...);
       return std::apply(
           [&]<class... Cs>(Cs&... children) {
             using Rebuilt = Sequential<Cs...>;
@@ -86,14 +87,14 @@ auto insert_after_rebuild(const H& module, F& make) {
       auto branch = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
         using C = typename child_info<child_type_t<Impl, J>>::module_type;
         constexpr auto path = child_path<Impl, Path, J>;
-        const C& child = std::get<J>(module->child_modules);
+        const C& child = detail::get<J>(module->child_modules);
         if constexpr (S::template matches<C, path, J>()) return wrap_with_next<path, J>(child, make);
         else return insert_after_rebuild<S, path, J>(child, make);
       };
       using Children = std::tuple<decltype(branch(std::integral_constant<std::size_t, I>{}))...>;
       using Rebuilt = typename Impl::template rebind<
           typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, Children>>...>;
-      Children children{branch(std::integral_constant<std::size_t, I>{})...};
+      typename Rebuilt::ContainedType::children_type children{branch(std::integral_constant<std::size_t, I>{})...};
       return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), module->is_training()));
     }(std::make_index_sequence<Impl::size>{});
   }
@@ -122,7 +123,8 @@ auto prefix(const Sequential<Cs...>& model) {
   static_assert(N > 0 && N <= sizeof...(Cs), "modify: prefix<N>: N must be between 1 and the number of children");
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     using Rebuilt = Sequential<std::tuple_element_t<I, std::tuple<Cs...>>...>;
-    return Rebuilt(Rebuilt::ContainedType::assemble(std::tuple{std::get<I>(model->child_modules)...}, model->is_training()));
+    return Rebuilt(Rebuilt::ContainedType::assemble(typename Rebuilt::ContainedType::children_type{detail::get<I>(model->child_modules)...},
+                                                    model->is_training()));
   }(std::make_index_sequence<N>{});
 }
 

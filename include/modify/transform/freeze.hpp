@@ -65,7 +65,7 @@ template <class H>
 class Frozen : public Holder<FrozenImpl<H>> {
  public:
   using Holder<FrozenImpl<H>>::Holder;
-  explicit Frozen(H module) : Holder<FrozenImpl<H>>(std::make_shared<FrozenImpl<H>>(std::move(module))) {}
+  explicit Frozen(H module) : Holder<FrozenImpl<H>>(detail::make_module<FrozenImpl<H>>(std::move(module))) {}
 };
 
 namespace detail {

@@ -23,6 +23,7 @@
 #include <modify/access.hpp>
 #include <modify/clone.hpp>
 #include <modify/detail/functional.hpp>
+#include <modify/holder.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/select.hpp>
 #include <modify/transform/freeze.hpp>
@@ -234,14 +235,14 @@ auto adapt(const H& module, const LoraOptions& options, const std::string& where
       std::array<Adapter, sizeof...(Names) + 1> adapters;
       std::copy(module->adapters.begin(), module->adapters.end(), adapters.begin());
       adapters.back() = make_adapter(*module->base, options, where);
-      return Lora<Base, Names..., Name>(std::make_shared<LoraImpl<Base, Names..., Name>>(module->base, adapters));
+      return Lora<Base, Names..., Name>(detail::make_module<LoraImpl<Base, Names..., Name>>(module->base, adapters));
     }(std::type_identity<impl_t<H>>{});
   } else {
     static_assert(lora_adaptable<impl_t<H>>,
                   "modify: lora: the selection includes a module LoRA cannot adapt; it adapts torch::nn::Linear, "
                   "Conv1d, Conv2d and Embedding");
     if constexpr (lora_adaptable<impl_t<H>>)
-      return Lora<H, Name>(std::make_shared<LoraImpl<H, Name>>(module, std::array{make_adapter(*module, options, where)}));
+      return Lora<H, Name>(detail::make_module<LoraImpl<H, Name>>(module, std::array{make_adapter(*module, options, where)}));
     else
       return module;
   }
@@ -318,7 +319,7 @@ auto with_adapters(const M& model) {
         return Frozen<Base>(module->base);
       } else {
         std::array<detail::Adapter, sizeof...(Keep)> kept{module->adapters[detail::index_of_name<Keep, Names...>()]...};
-        return Lora<Base, Keep...>(std::make_shared<LoraImpl<Base, Keep...>>(module->base, kept));
+        return Lora<Base, Keep...>(detail::make_module<LoraImpl<Base, Keep...>>(module->base, kept));
       }
     }(std::type_identity<detail::impl_t<H>>{});
   });

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <modify/detail/children.hpp>
 #include <modify/detail/container.hpp>
 #include <modify/detail/one_time.hpp>
 #include <modify/fixed_string.hpp>
@@ -101,12 +102,12 @@ auto rebuild(const H& module, F& replace, std::string_view path) {
   } else {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       using Children = std::tuple<decltype(rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
-          std::get<I>(module->child_modules), replace, path))...>;
+          detail::get<I>(module->child_modules), replace, path))...>;
       using Rebuilt = typename Impl::template rebind<
           typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, Children>>...>;
       // Braced initialisation: replacements are made in the order of the children.
-      Children children{rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
-          std::get<I>(module->child_modules), replace, dotted(path, Impl::names[I]))...};
+      typename Rebuilt::ContainedType::children_type children{rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
+          detail::get<I>(module->child_modules), replace, dotted(path, Impl::names[I]))...};
       return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), module->is_training()));
     }(std::make_index_sequence<Impl::size>{});
   }
