@@ -6,7 +6,12 @@ with, for 12 layers, the stages on their own (built and run; with LoRA) and the 
 with LibTorch's modules alone; and a unit whose one function adds 1 to a tensor (what any unit
 with tensor arithmetic pays over torch.h alone).
 
-usage: bench/compile_cost.py <build dir> [layers ...]
+usage: bench/compile_cost.py [--rounds N] [--against INCLUDE_DIR] <build dir> [layers ...]
+Each unit is compiled N times (default 3), the units interleaved round by round, and its best time
+is reported: on a machine whose speed drifts by 10-20 % within minutes, one run per unit ranks
+units by when they ran. Peak memory does not drift; it is the largest of the runs. --against adds
+the 12-layer unit compiled with other headers (e.g. an older commit's, from `git archive`), in the
+same rounds, so that a change is compared in one window.
 Uses the compile command of bench/specialize.cpp from <build dir>/compile_commands.json (same
 flags, no precompiled header), compiling a full object (code generation counts) in a
 temporary directory. Python 3 standard library only.
@@ -127,6 +132,16 @@ def compile_command(build):
     sys.exit("no compile command for bench/specialize.cpp in " + build + " (configure with -Dbench=true)")
 
 
+def with_include(directory, command, include):
+    """command with the project's include directory replaced by `include`."""
+    project = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "include"))
+    replaced = [a if not (a.startswith("-I") and os.path.realpath(os.path.join(directory, a[2:])) == project)
+                else "-I" + include for a in command]
+    if replaced == command:
+        sys.exit("the compile command has no -I for " + project)
+    return replaced
+
+
 def measure(directory, command, source, tmp):
     path = os.path.join(tmp, "unit.cpp")
     open(path, "w").write(source)
@@ -153,8 +168,17 @@ def measure(directory, command, source, tmp):
 
 
 def main():
-    build = sys.argv[1]
-    layers = [int(a) for a in sys.argv[2:]] or [6, 12, 24]
+    args = sys.argv[1:]
+    rounds = 3
+    against = None
+    while args[:1] in (["--rounds"], ["--against"]):
+        if args[0] == "--rounds":
+            rounds = int(args[1])
+        else:
+            against = os.path.abspath(args[1])
+        args = args[2:]
+    build = args[0]
+    layers = [int(a) for a in args[1:]] or [6, 12, 24]
     directory, command = compile_command(build)
     with tempfile.TemporaryDirectory() as tmp:
         # Each unit in its own child process run, so ru_maxrss is that compile's peak.
@@ -164,14 +188,26 @@ def main():
                  ("GPT 12 layers, built and run", "#define STAGE 0\n" + GPT.replace("LAYERS", "12")),
                  ("GPT 12 layers + LoRA, run", "#define STAGE 1\n" + GPT.replace("LAYERS", "12"))]
         units += [(f"GPT {n} layers + LoRA + specialize", "#define STAGE 2\n" + GPT.replace("LAYERS", str(n))) for n in layers]
-        for name, source in units:
-            out = subprocess.run([sys.executable, __file__, "--one", directory, json.dumps(command), tmp],
-                                 input=source, capture_output=True, text=True)
-            if out.returncode != 0:
-                sys.exit(out.stdout + out.stderr)
-            seconds, mib = map(float, out.stdout.split())
+        commands = {name: command for name, _ in units}
+        if against:
+            name = "the same, 12 layers, --against headers"
+            units.append((name, "#define STAGE 2\n" + GPT.replace("LAYERS", "12")))
+            commands[name] = with_include(directory, command, against)
+        best = {name: (float("inf"), 0.0) for name, _ in units}
+        for round_ in range(1, rounds + 1):
+            for name, source in units:
+                out = subprocess.run([sys.executable, __file__, "--one", directory, json.dumps(commands[name]), tmp],
+                                     input=source, capture_output=True, text=True)
+                if out.returncode != 0:
+                    sys.exit(out.stdout + out.stderr)
+                seconds, mib = map(float, out.stdout.split())
+                print(f"round {round_}: {name:40s} {seconds:7.1f} s {mib:8.0f} MiB", flush=True)
+                best[name] = (min(best[name][0], seconds), max(best[name][1], mib))
+        print(f"best of {rounds}:")
+        for name, _ in units:
+            seconds, mib = best[name]
             rows.append((name, seconds, mib))
-            print(f"{name:40s} {seconds:7.1f} s {mib:8.0f} MiB", flush=True)
+            print(f"{name:40s} {seconds:7.1f} s {mib:8.0f} MiB")
         base = rows[0]
         for name, seconds, mib in rows[1:]:
             print(f"{name:40s} +{seconds - base[1]:6.1f} s +{mib - base[2]:6.0f} MiB over torch.h only")
