@@ -66,7 +66,9 @@ decltype(auto) get(M&& model) {
     static_assert(index < Impl::size, "modify: get<\"path\">: a container on the path has no child of that name");
     if constexpr (index == Impl::size) return detail::Invalid{};
     else if constexpr (dot == std::string_view::npos) return (detail::get<index>(model->child_modules));
-    else return modify::get<detail::fixed_substring<Path, dot + 1, path.size() - dot - 1>()>(detail::get<index>(model->child_modules));
+    else
+      return modify::get<detail::fixed_substring<Path, dot + 1, path.size() - dot - 1>()>(
+          detail::get<index>(model->child_modules));
   }
 }
 

@@ -125,7 +125,8 @@ class Container : public torch::nn::Module {
     if constexpr (!well_formed) {
       return nullptr;
     } else {
-      auto copies = unpack(child_modules, [&](const auto&... child) { return children_type{clone_handle(child, device)...}; });
+      auto copies =
+          unpack(child_modules, [&](const auto&... child) { return children_type{clone_handle(child, device)...}; });
       return assemble(std::move(copies), this->is_training());
     }
   }

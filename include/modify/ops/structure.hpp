@@ -205,7 +205,8 @@ class ElementwiseNonlin : public torch::nn::ModuleHolder<ElementwiseNonlinImpl<F
  public:
   using torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>>::ModuleHolder;
   ElementwiseNonlin(F f, int64_t features)
-      : torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>>(detail::make_module<ElementwiseNonlinImpl<F>>(std::move(f), features)) {}
+      : torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>>(
+            detail::make_module<ElementwiseNonlinImpl<F>>(std::move(f), features)) {}
 };
 
 }  // namespace modify

@@ -91,9 +91,9 @@ auto insert_after_rebuild(const H& module, F& make) {
         if constexpr (S::template matches<C, path, J>()) return wrap_with_next<path, J>(child, make);
         else return insert_after_rebuild<S, path, J>(child, make);
       };
-      using Children = std::tuple<decltype(branch(std::integral_constant<std::size_t, I>{}))...>;
+      using NewTypes = std::tuple<decltype(branch(std::integral_constant<std::size_t, I>{}))...>;
       using Rebuilt = typename Impl::template rebind<
-          typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, Children>>...>;
+          typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, NewTypes>>...>;
       typename Rebuilt::ContainedType::children_type children{branch(std::integral_constant<std::size_t, I>{})...};
       return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), module->is_training()));
     }(std::make_index_sequence<Impl::size>{});
@@ -123,8 +123,9 @@ auto prefix(const Sequential<Cs...>& model) {
   static_assert(N > 0 && N <= sizeof...(Cs), "modify: prefix<N>: N must be between 1 and the number of children");
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     using Rebuilt = Sequential<std::tuple_element_t<I, std::tuple<Cs...>>...>;
-    return Rebuilt(Rebuilt::ContainedType::assemble(typename Rebuilt::ContainedType::children_type{detail::get<I>(model->child_modules)...},
-                                                    model->is_training()));
+    using Children = typename Rebuilt::ContainedType::children_type;
+    Children children{detail::get<I>(model->child_modules)...};
+    return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), model->is_training()));
   }(std::make_index_sequence<N>{});
 }
 

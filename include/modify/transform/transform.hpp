@@ -101,12 +101,13 @@ auto rebuild(const H& module, F& replace, std::string_view path) {
     return module;
   } else {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      using Children = std::tuple<decltype(rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
+      using NewTypes = std::tuple<decltype(rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
           detail::get<I>(module->child_modules), replace, path))...>;
       using Rebuilt = typename Impl::template rebind<
-          typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, Children>>...>;
+          typename child_info<child_type_t<Impl, I>>::template rebind<std::tuple_element_t<I, NewTypes>>...>;
       // Braced initialisation: replacements are made in the order of the children.
-      typename Rebuilt::ContainedType::children_type children{rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
+      using Children = typename Rebuilt::ContainedType::children_type;
+      Children children{rebuild<S, Mode, child_key<Mode, Impl, Key, I>(), child_index<Mode, I>>(
           detail::get<I>(module->child_modules), replace, dotted(path, Impl::names[I]))...};
       return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), module->is_training()));
     }(std::make_index_sequence<Impl::size>{});
