@@ -11,17 +11,21 @@
 namespace modify {
 namespace detail {
 
-// make_module<Impl>(args...): a new Impl, as std::make_shared<Impl>(args...) makes one, but owned
-// through a shared_ptr<torch::nn::Module> whose control block every module type shares. A model
-// has one class per container and leaf type, and make_shared brings ~35 functions per class (its
-// own control block, allocator and enable_shared_from_this hookup), a large part of a model's
-// compile time (bench/README.md, "Compile cost"). The result aliases that owner.
+// own_module(module): the owner of a module just made with new, a shared_ptr<torch::nn::Module>
+// whose control block every module type shares. A model has one class per container and leaf
+// type, and make_shared<Impl> brings ~35 functions per class (its own control block, allocator and
+// enable_shared_from_this hookup), a large part of a model's compile time (bench/README.md,
+// "Compile cost"). If allocating the control block throws, the module is deleted.
+inline std::shared_ptr<torch::nn::Module> own_module(torch::nn::Module* module) {
+  return std::shared_ptr<torch::nn::Module>(module);
+}
+
+// make_module<Impl>(args...): a new Impl, as std::make_shared<Impl>(args...) makes one, owned
+// through own_module; the result aliases that owner.
 template <class Impl, class... Args>
 std::shared_ptr<Impl> make_module(Args&&... args) {
   Impl* module = new Impl(std::forward<Args>(args)...);
-  // Converted first: shared_ptr<Module>(Impl*) would make an Impl control block after all. If
-  // allocating the control block throws, that constructor deletes the module.
-  return std::shared_ptr<Impl>(std::shared_ptr<torch::nn::Module>(static_cast<torch::nn::Module*>(module)), module);
+  return std::shared_ptr<Impl>(own_module(module), module);
 }
 
 }  // namespace detail

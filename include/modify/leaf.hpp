@@ -10,6 +10,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <modify/detail/one_time.hpp>
+#include <modify/holder.hpp>
 #include <modify/traits.hpp>
 
 MODIFY_ONE_TIME_BEGIN
@@ -68,16 +69,14 @@ class LeafBase : public virtual torch::nn::Module {
   }
 
  protected:
-  // finish_clone(copy, device): copy (a copy of this object) with new parameters and buffers of
+  // finish_clone(copy, device): gives copy (a copy of this object) new parameters and buffers of
   // this one's values (moved to `device` if given), as Cloneable::clone makes them.
-  std::shared_ptr<torch::nn::Module> finish_clone(std::shared_ptr<LeafBase> copy,
-                                                  const c10::optional<torch::Device>& device) const {
+  void finish_clone(LeafBase& copy, const c10::optional<torch::Device>& device) const {
     torch::NoGradGuard no_grad;
-    torch::nn::Cloneable<LeafAccess>::forget_registrations(*copy);
-    copy->reset();
-    copy_values(named_parameters(/*recurse=*/false), copy->named_parameters(/*recurse=*/false), "parameters", device);
-    copy_values(named_buffers(/*recurse=*/false), copy->named_buffers(/*recurse=*/false), "buffers", device);
-    return copy;
+    torch::nn::Cloneable<LeafAccess>::forget_registrations(copy);
+    copy.reset();
+    copy_values(named_parameters(/*recurse=*/false), copy.named_parameters(/*recurse=*/false), "parameters", device);
+    copy_values(named_buffers(/*recurse=*/false), copy.named_buffers(/*recurse=*/false), "buffers", device);
   }
 
  private:
@@ -115,12 +114,14 @@ class Leaf : public detail::LeafBase {
 
   // clone(): a deep copy, as LibTorch's Cloneable makes one: a copy of the object whose reset()
   // registers new tensors, then given the values of this one's.
-  // Owned through a shared_ptr<LeafBase>, not make_shared<Derived>: an optimising GCC compiles the
+  // Owned through detail::own_module, not make_shared<Derived>: an optimising GCC compiles the
   // virtual functions of every leaf class a unit includes, used or not (devirtualisation may need
-  // them), and make_shared brings ~45 functions per leaf type where this shares one control block type.
+  // them), and make_shared brings ~45 functions per leaf type.
   std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override {
-    LeafBase* copy = new Derived(static_cast<const Derived&>(*this));
-    return finish_clone(std::shared_ptr<LeafBase>(copy), device);
+    auto* copy = new Derived(static_cast<const Derived&>(*this));
+    auto owner = detail::own_module(copy);
+    finish_clone(*copy, device);
+    return owner;
   }
 
  private:

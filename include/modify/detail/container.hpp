@@ -114,7 +114,7 @@ class Container : public torch::nn::Module {
   children_type child_modules;
 
   // assemble(children, training): a new container of these children; every transform builds its
-  // result through here, so each container type has one make_shared.
+  // result through here, so each container type has one make_module.
   static std::shared_ptr<Derived> assemble(children_type children, bool training) {
     return detail::make_module<Derived>(from_children, std::move(children), training);
   }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -238,16 +239,12 @@ inline auto map_before(const AffineMapOp& map, const LinearOp& layer, Specialize
 // with_slot<K>(seq, module): the same Sequential (a new container) with child K replaced.
 template <std::size_t K, class H, class M>
 auto with_slot(const H& seq, M module) {
-  using Impl = impl_t<H>;
-  auto slot_at = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-    auto s = slot<Impl, I>(seq);
-    if constexpr (I == K) return Named<decltype(s)::name, M>{module};
-    else return s;
+  auto replace_k = [&]<class C, std::size_t I>(const C& child, std::string_view,
+                                               std::integral_constant<std::size_t, I>) {
+    if constexpr (I == K) return module;
+    else return child;
   };
-  return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    using Slots = Children<decltype(slot_at(std::integral_constant<std::size_t, I>{}))...>;
-    return rebuild_as<Impl>(Slots{slot_at(std::integral_constant<std::size_t, I>{})...}, seq->is_training());
-  }(std::make_index_sequence<Impl::size>{});
+  return map_children(seq, replace_k);
 }
 
 }  // namespace modify::detail::spec

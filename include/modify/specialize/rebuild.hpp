@@ -47,14 +47,17 @@ auto rebuild_as(ChildrenOf<std::index_sequence<I...>, Slots...> slots, bool trai
 }
 
 // map_children(module, f): a container like module's with child I replaced by f(child I, its
-// name): the shape a pass takes when it does not change the number of children.
+// name, std::integral_constant<std::size_t, I>): the shape a pass takes when it does not change
+// the number of children.
 template <class H, class F>
 auto map_children(const H& module, F&& f) {
   using Impl = impl_t<H>;
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     auto mapped = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
       auto s = slot<Impl, J>(module);
-      return Named<decltype(s)::name, decltype(f(s.module, Impl::names[J]))>{f(s.module, Impl::names[J])};
+      using Index = std::integral_constant<std::size_t, J>;
+      return Named<decltype(s)::name, decltype(f(s.module, Impl::names[J], Index{}))>{
+          f(s.module, Impl::names[J], Index{})};
     };
     using Slots = Children<decltype(mapped(std::integral_constant<std::size_t, I>{}))...>;
     // Braced initialisation: f is called on the children in order.

@@ -60,7 +60,7 @@ auto walk(const H& module, std::string_view path, SpecializeReport& report) {
     else if constexpr (kept == 1 && Impl::size > 1) return detail::get<0>(slots).module;
     else return rebuild_as<Impl>(std::move(slots), module->is_training());
   } else if constexpr (is_parallel<Impl>) {
-    return map_children(module, [&](const auto& child, std::string_view name) {
+    return map_children(module, [&](const auto& child, std::string_view name, auto /*index*/) {
       return walk<O>(child, dotted(path, name), report);
     });
   } else if constexpr (droppable<O, H> && traits_of<H>.arity == Arity::unary && !is_identity<Impl>) {
