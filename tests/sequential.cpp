@@ -97,16 +97,18 @@ TEST_CASE("a container's module has one owner, which shared_from_this and its co
 
 TEST_CASE("child_modules holds each child's handle, in order, shared with the caller's") {
   torch::nn::Linear first(4, 8), last(8, 3);
-  auto model = modify::Sequential(first, torch::nn::ReLU(), modify::named<"head">(last));
+  torch::nn::ReLU activation;
+  auto model = modify::Sequential(first, activation, modify::named<"head">(last));
   static_assert(std::tuple_size_v<decltype(model->child_modules)> == 3);
   static_assert(std::is_same_v<std::tuple_element_t<2, decltype(model->child_modules)>, torch::nn::Linear>);
   auto& [a, relu, c] = model->child_modules;
   CHECK(a.ptr() == first.ptr());
+  CHECK(relu.ptr() == activation.ptr());
   CHECK(c.ptr() == last.ptr());
   CHECK(modify::get<0>(model).ptr() == first.ptr());
   CHECK(modify::get<"head">(model).ptr() == last.ptr());
   const auto& constant = *model;
-  CHECK(modify::detail::get<1>(constant.child_modules).ptr() == relu.ptr());
+  CHECK(modify::detail::get<1>(constant.child_modules).ptr() == activation.ptr());
 }
 
 TEST_CASE("torch::save and torch::load round-trip a model") {
