@@ -90,6 +90,21 @@ TEST_CASE("a leaf inside a LibTorch Cloneable module is deep-copied with it") {
   CHECK(copy->named_parameters()["scale.scale"].is_same(copy->scale->scale));  // the registered one is the member
 }
 
+TEST_CASE("a Cloneable module whose leaf was replaced by another type cannot clone it into the old one") {
+  // The copy's reset() registers a Scale under "scale"; the original now holds a Swap there.
+  Owner owner;
+  owner->replace_module("scale", Swap());
+  std::string message;
+  try {
+    owner->clone();
+  } catch (const c10::Error& e) {
+    message = e.what_without_backtrace();
+  }
+  CHECK(message.find("modify: cannot clone a ") != std::string::npos);
+  CHECK(message.find("SwapImpl into the leaf ") != std::string::npos);
+  CHECK(message.find("ScaleImpl") != std::string::npos);
+}
+
 TEST_CASE("cloning a leaf that registers its parameters outside reset() says what to do") {
   CHECK_THROWS_WITH(Eager()->clone(), doctest::Contains("register them in reset()"));
 }

@@ -68,7 +68,35 @@ class LeafBase : public virtual torch::nn::Module {
     out << name << "()";
   }
 
+  // clone(): a deep copy, as LibTorch's Cloneable makes one: a copy of the object whose reset()
+  // registers new tensors, then given the values of this one's. Owned through detail::own_module.
+  std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override {
+    LeafBase* copy = copying_->copy(*this);
+    auto owner = detail::own_module(copy);
+    finish_clone(*copy, device);
+    return owner;
+  }
+
  protected:
+  // What only the leaf's own type knows, as plain functions that Leaf<Derived> points to. Virtual
+  // functions of Leaf<Derived> would be compiled for every leaf class a unit includes, used or
+  // not: an optimising GCC keeps every virtual function it might devirtualise a call to (about
+  // 350 functions for modify's ops; bench/README.md, "Compile cost"). A function only a
+  // constructor refers to is compiled only in units that construct that leaf.
+  struct Copying {
+    LeafBase* (*copy)(const LeafBase& leaf);  // new Derived(leaf)
+    bool (*assign)(LeafBase& leaf, torch::nn::Module& from);  // leaf = move(from) if from is a Derived
+  };
+  explicit LeafBase(const Copying& copying) : copying_(&copying) {}
+
+ private:
+  // Cloneable's counterpart: what a torch::nn::Module that holds this leaf calls when it clones.
+  void clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) final {
+    const auto cloned = other.clone(device);
+    TORCH_CHECK(copying_->assign(*this, *cloned), "modify: cannot clone a ", other.name(), " into the leaf ",
+                this->name());
+  }
+
   // finish_clone(copy, device): gives copy (a copy of this object) new parameters and buffers of
   // this one's values (moved to `device` if given), as Cloneable::clone makes them.
   void finish_clone(LeafBase& copy, const c10::optional<torch::Device>& device) const {
@@ -79,7 +107,6 @@ class LeafBase : public virtual torch::nn::Module {
     copy_values(named_buffers(/*recurse=*/false), copy.named_buffers(/*recurse=*/false), "buffers", device);
   }
 
- private:
   void copy_values(const torch::OrderedDict<std::string, at::Tensor>& from, torch::OrderedDict<std::string, at::Tensor> to,
                    const char* what, const c10::optional<torch::Device>& device) const {
     TORCH_CHECK(from.size() == to.size(), "modify: the clone of the leaf ", name(), " does not have the same number of ",
@@ -89,6 +116,8 @@ class LeafBase : public virtual torch::nn::Module {
       to[item.key()].set_data(device && tensor.device() != *device ? tensor.to(*device) : tensor.clone());
     }
   }
+
+  const Copying* copying_;
 };
 }  // namespace detail
 
@@ -112,29 +141,17 @@ class Leaf : public detail::LeafBase {
  public:
   using leaf_base = Leaf;
 
-  // clone(): a deep copy, as LibTorch's Cloneable makes one: a copy of the object whose reset()
-  // registers new tensors, then given the values of this one's.
-  // Owned through detail::own_module, not make_shared<Derived>: an optimising GCC compiles the
-  // virtual functions of every leaf class a unit includes, used or not (devirtualisation may need
-  // them), and make_shared brings ~45 functions per leaf type.
-  std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override {
-    auto* copy = new Derived(static_cast<const Derived&>(*this));
-    auto owner = detail::own_module(copy);
-    finish_clone(*copy, device);
-    return owner;
-  }
-
  private:
-  // Cloneable's counterpart: what a torch::nn::Module that holds this leaf calls when it clones.
-  void clone_(torch::nn::Module& other, const c10::optional<torch::Device>& device) final {
-    const auto cloned = other.clone(device);
-    auto* copy = dynamic_cast<Derived*>(cloned.get());  // not dynamic_pointer_cast, for the same reason
-    TORCH_CHECK(copy != nullptr, "modify: cannot clone a ", other.name(), " into the leaf ", this->name());
-    static_cast<Derived&>(*this) = std::move(*copy);
+  static LeafBase* copy(const LeafBase& leaf) { return new Derived(static_cast<const Derived&>(leaf)); }
+  static bool assign(LeafBase& leaf, torch::nn::Module& from) {
+    auto* source = dynamic_cast<Derived*>(&from);
+    if (source) static_cast<Derived&>(leaf) = std::move(*source);
+    return source != nullptr;
   }
+  static constexpr Copying copying{&Leaf::copy, &Leaf::assign};
 
  protected:
-  Leaf() = default;
+  Leaf() : LeafBase(copying) {}
 
   // Hides torch::nn::Module::register_module: a leaf with a submodule would be a container that
   // Sequential/Parallel and the transforms cannot see into. The deduced return type makes the

@@ -59,8 +59,8 @@ class ParallelImpl : public detail::Container<ParallelImpl<Cs...>, Cs...> {
  public:
   static constexpr Traits traits = detail::parallel_traits(std::array<Traits, sizeof...(Cs)>{traits_of<Cs>...});
 
-  explicit ParallelImpl(Cs... children) : Base("modify::Parallel", detail::unwrap_children(children...)) {}
-  ParallelImpl(detail::from_children_t, typename Base::children_type children, bool training = true)
+  explicit ParallelImpl(Cs... children) : Base("modify::Parallel", detail::unwrap_children(children...), true) {}
+  ParallelImpl(detail::from_children_t, typename Base::children_type&& children, bool training = true)
       : Base("modify::Parallel", std::move(children), training) {}
 
   // rebind<Ns...>: the handle of a Parallel of other children (used by transforms).
@@ -94,7 +94,8 @@ class Parallel : public Holder<ParallelImpl<Cs...>> {
   // Naming the traits instantiates the Impl, and with it the checks of the children.
   static constexpr Traits traits = ParallelImpl<Cs...>::traits;
 
-  explicit Parallel(Cs... children) : Base(detail::make_module<ParallelImpl<Cs...>>(std::move(children)...)) {}
+  explicit Parallel(Cs... children)
+      : Base(ParallelImpl<Cs...>::assemble(detail::unwrap_children(children...), /*training=*/true)) {}
   /* implicit */ Parallel(std::shared_ptr<ParallelImpl<Cs...>> impl) : Base(std::move(impl)) {}
   /* implicit */ Parallel(std::nullptr_t) : Base(nullptr) {}
 };

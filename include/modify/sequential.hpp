@@ -53,8 +53,8 @@ class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
  public:
   static constexpr Traits traits = detail::sequential_traits(std::array<Traits, sizeof...(Cs)>{traits_of<Cs>...});
 
-  explicit SequentialImpl(Cs... children) : Base("modify::Sequential", detail::unwrap_children(children...)) {}
-  SequentialImpl(detail::from_children_t, typename Base::children_type children, bool training = true)
+  explicit SequentialImpl(Cs... children) : Base("modify::Sequential", detail::unwrap_children(children...), true) {}
+  SequentialImpl(detail::from_children_t, typename Base::children_type&& children, bool training = true)
       : Base("modify::Sequential", std::move(children), training) {}
 
   // rebind<Ns...>: the handle of a Sequential of other children (used by transforms).
@@ -86,7 +86,8 @@ class Sequential : public Holder<SequentialImpl<Cs...>> {
   // Naming the traits instantiates the Impl, and with it the checks of the children.
   static constexpr Traits traits = SequentialImpl<Cs...>::traits;
 
-  explicit Sequential(Cs... children) : Base(detail::make_module<SequentialImpl<Cs...>>(std::move(children)...)) {}
+  explicit Sequential(Cs... children)
+      : Base(SequentialImpl<Cs...>::assemble(detail::unwrap_children(children...), /*training=*/true)) {}
   /* implicit */ Sequential(std::shared_ptr<SequentialImpl<Cs...>> impl) : Base(std::move(impl)) {}
   /* implicit */ Sequential(std::nullptr_t) : Base(nullptr) {}
 };

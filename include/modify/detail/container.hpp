@@ -115,7 +115,7 @@ class Container : public torch::nn::Module {
 
   // assemble(children, training): a new container of these children; every transform builds its
   // result through here, so each container type has one make_module.
-  static std::shared_ptr<Derived> assemble(children_type children, bool training) {
+  static std::shared_ptr<Derived> assemble(children_type&& children, bool training) {
     return detail::make_module<Derived>(from_children, std::move(children), training);
   }
 
@@ -136,7 +136,7 @@ class Container : public torch::nn::Module {
  protected:
   // training: the container's own mode, set before its children are registered so that they
   // (possibly shared with another model) keep theirs.
-  Container(std::string display_name, children_type children, bool training = true)
+  Container(std::string display_name, children_type&& children, bool training)
       : torch::nn::Module(std::move(display_name)), child_modules(std::move(children)) {
     if (!training) torch::nn::Module::train(false);
     if constexpr (well_formed) {
@@ -153,10 +153,11 @@ class Container : public torch::nn::Module {
   }
 };
 
-// Constructs the children tuple from the constructor's arguments (Named children unwrapped).
+// unwrap_children(cs...): the children list of a container's constructor arguments (Named children
+// unwrapped), moved from them: the constructors take their arguments by value.
 template <class... Cs>
 auto unwrap_children(Cs&... cs) {
-  return Children<typename child_info<Cs>::module_type...>{child_info<Cs>::module(cs)...};
+  return Children<typename child_info<Cs>::module_type...>{std::move(child_info<Cs>::module(cs))...};
 }
 
 }  // namespace modify::detail
