@@ -4,14 +4,15 @@ that defines an L-layer GPT (768 wide), adds LoRA to every c_attn and specialise
 unit that only includes <torch/torch.h>, for L = 6, 12, 24 (instantiation must grow linearly);
 with, for 12 layers, the stages on their own (built and run; with LoRA) and the same GPT written
 with LibTorch's modules alone; and a unit whose one function adds 1 to a tensor (what any unit
-with tensor arithmetic pays over torch.h alone).
+with tensor arithmetic pays over torch.h alone), and the same unit including the GPT unit's
+modify headers (what including them costs before any model is built).
 
 usage: bench/compile_cost.py [--rounds N] [--against INCLUDE_DIR] <build dir> [layers ...]
 Each unit is compiled N times (default 3), the units interleaved round by round, and its best time
 is reported: on a machine whose speed drifts by 10-20 % within minutes, one run per unit ranks
 units by when they ran. Peak memory does not drift; it is the largest of the runs. --against adds
-the 12-layer unit compiled with other headers (e.g. an older commit's, from `git archive`), in the
-same rounds, so that a change is compared in one window.
+the headers-only unit and the 12-layer unit compiled with other headers (e.g. an older commit's,
+from `git archive`), in the same rounds, so that a change is compared in one window.
 Uses the compile command of bench/specialize.cpp from <build dir>/compile_commands.json (same
 flags, no precompiled header), compiling a full object (code generation counts) in a
 temporary directory. Python 3 standard library only.
@@ -122,6 +123,9 @@ BASELINE = "#include <torch/torch.h>\nat::Tensor run(const at::Tensor& x) { retu
 # GCC compiles the virtual functions of every LibTorch module class torch.h defines (several
 # thousand functions, kept for devirtualisation; none reaches the object file).
 ARITHMETIC = "#include <torch/torch.h>\nat::Tensor run(const at::Tensor& x) { return x + 1; }\n"
+# The GPT unit's includes and the same one op: what including modify costs a unit that builds no
+# model (parsing, and the leaf classes' virtual functions GCC keeps for devirtualisation).
+HEADERS = "".join(line + "\n" for line in GPT.splitlines() if line.startswith("#include")) + ARITHMETIC
 
 
 def compile_command(build):
@@ -184,15 +188,17 @@ def main():
         # Each unit in its own child process run, so ru_maxrss is that compile's peak.
         rows = []
         units = [("torch.h only", BASELINE), ("torch.h + one tensor op (x + 1)", ARITHMETIC),
+                 ("modify's headers + one tensor op", HEADERS),
                  ("LibTorch alone, GPT 12 layers", PLAIN.replace("LAYERS", "12")),
                  ("GPT 12 layers, built and run", "#define STAGE 0\n" + GPT.replace("LAYERS", "12")),
                  ("GPT 12 layers + LoRA, run", "#define STAGE 1\n" + GPT.replace("LAYERS", "12"))]
         units += [(f"GPT {n} layers + LoRA + specialize", "#define STAGE 2\n" + GPT.replace("LAYERS", str(n))) for n in layers]
         commands = {name: command for name, _ in units}
         if against:
-            name = "the same, 12 layers, --against headers"
-            units.append((name, "#define STAGE 2\n" + GPT.replace("LAYERS", "12")))
-            commands[name] = with_include(directory, command, against)
+            for name, source in [("modify's headers + op, --against headers", HEADERS),
+                                 ("GPT 12 + LoRA + specialize, --against", "#define STAGE 2\n" + GPT.replace("LAYERS", "12"))]:
+                units.append((name, source))
+                commands[name] = with_include(directory, command, against)
         best = {name: (float("inf"), 0.0) for name, _ in units}
         for round_ in range(1, rounds + 1):
             for name, source in units:
