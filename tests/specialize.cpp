@@ -104,6 +104,28 @@ TEST_CASE("fold: BatchNorm1d and ElementwiseAffine after a Linear fold on its ou
   CHECK(close(fast(x3), model(x3)));
 }
 
+TEST_CASE("fold: affine maps around a nested Sequential fold into its first and its last Linear") {
+  // The maps meet the inner Sequential's first and last children while the outer one is folded;
+  // the inner one is built once, with both folds in it.
+  torch::manual_seed(7);
+  auto inner = modify::Sequential(nn::Linear(8, 16), nn::ReLU(), nn::Linear(16, 4));
+  auto model = modify::Sequential(random_affine({8}), modify::named<"inner">(inner), random_affine({4}));
+  model->eval();
+  const auto before = snapshot(model);
+  const auto x = torch::randn({3, 8});
+  auto fast = modify::specialize(model, x);
+  CHECK(fast->report.affine_folds == 2);
+  CHECK(fast->report.inplace_activations == 1);
+  // The outer Sequential folded into its one child: the inner one, keeping its children's names.
+  using modify::inference::AffineMapOp, modify::inference::Folded, modify::inference::LinearOp;
+  using FirstThenReLU = modify::inference::Then<Folded<AffineMapOp, LinearOp, LinearOp>, nn::ReLU>;
+  static_assert(std::is_same_v<decltype(fast->model),
+                               modify::Sequential<modify::Named<"0", FirstThenReLU>,
+                                                  modify::Named<"2", Folded<LinearOp, AffineMapOp, LinearOp>>>>);
+  CHECK(close(fast(x), model(x)));
+  CHECK(unchanged(model, before));
+}
+
 TEST_CASE("fold: BatchNorm1d after a Linear on a 3-dim input acts on another axis and is left alone") {
   torch::manual_seed(3);
   modify::BatchNorm1d bn(4);  // dim 1 of [N, 4, 6]: the sequence axis, not the Linear's output axis
