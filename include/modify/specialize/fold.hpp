@@ -236,8 +236,7 @@ inline auto map_before(const AffineMapOp& map, const LinearOp& layer, Specialize
   return make_folded(LinearOp(std::move(stages)), map, layer, rank);
 }
 
-// with_slot<K>(seq, module): the same Sequential (a new container) with child K replaced: for a
-// built Sequential (a Then's producer); the walk's own Sequentials are still Unbuilt here.
+// with_slot<K>(seq, module): the same Sequential (a new container) with child K replaced.
 template <std::size_t K, class H, class M>
 auto with_slot(const H& seq, M module) {
   auto replace_k = [&]<class C, std::size_t I>(const C& child, std::string_view,
@@ -251,41 +250,20 @@ auto with_slot(const H& seq, M module) {
 }  // namespace modify::detail::spec
 
 namespace modify::inference {
-// A Sequential's output is its last child's, built or not.
+// A Sequential's output is its last child's.
 template <class... Cs>
 struct output_of<SequentialImpl<Cs...>> {
   static constexpr OutputFacts value =
       output_facts<typename detail::child_info<std::tuple_element_t<sizeof...(Cs) - 1, std::tuple<Cs...>>>::module_type>;
 };
-template <class Impl, class Slots>
-struct output_of<detail::spec::Unbuilt<Impl, Slots>> {
-  static constexpr OutputFacts value =
-      output_facts<typename std::tuple_element_t<std::tuple_size_v<Slots> - 1, Slots>::named_module_type>;
-};
 }  // namespace modify::inference
 
 namespace modify::detail::spec {
 
-// sequential<H>: H is a Sequential, built or not; its first and last children.
 template <class H>
-inline constexpr bool sequential = is_sequential<impl_t<H>> || is_unbuilt<H>;
-
+using first_child_t = typename child_info<child_type_t<impl_t<H>, 0>>::module_type;
 template <class H>
-struct children_of {  // a built Sequential
-  template <std::size_t I>
-  using type = typename child_info<child_type_t<impl_t<H>, I>>::module_type;
-  static constexpr std::size_t size = impl_t<H>::size;
-};
-template <class Impl, class Slots>
-struct children_of<Unbuilt<Impl, Slots>> {
-  template <std::size_t I>
-  using type = typename std::tuple_element_t<I, Slots>::named_module_type;
-  static constexpr std::size_t size = std::tuple_size_v<Slots>;
-};
-template <class H>
-using first_child_t = typename children_of<H>::template type<0>;
-template <class H>
-using last_child_t = typename children_of<H>::template type<children_of<H>::size - 1>;
+using last_child_t = typename child_info<child_type_t<impl_t<H>, impl_t<H>::size - 1>>::module_type;
 
 // ---- Which neighbours combine, and into what ----------------------------------------------
 
@@ -315,8 +293,8 @@ constexpr bool combines() {
     return combines<A, decltype(std::declval<impl_t<B>&>().producer)>();
   // Into a Sequential neighbour: its first child (a LayerNorm's affine part into the attention's
   // first Linear), or its last.
-  else if constexpr (sequential<B>) return combines<A, first_child_t<B>>();
-  else if constexpr (sequential<A>) return combines<last_child_t<A>, B>();
+  else if constexpr (is_sequential<impl_t<B>>) return combines<A, first_child_t<B>>();
+  else if constexpr (is_sequential<impl_t<A>>) return combines<last_child_t<A>, B>();
   else return false;
 }
 
@@ -344,29 +322,17 @@ auto combine(const A& a, const B& b, SpecializeReport& report) {
     return map_before(a, b, report);
   } else if constexpr (inference::output_facts<A>.owned && inference::inplace_activation<impl_t<B>>) {
     ++report.inplace_activations;
-    auto producer = built(a);
-    using P = decltype(producer);
-    return inference::Then<P, B>(detail::make_module<inference::ThenImpl<P, B>>(producer, b));
+    return inference::Then<A, B>(detail::make_module<inference::ThenImpl<A, B>>(a, b));
   } else if constexpr ((scalar_op<A> || affine_map_op<A>) && is_then<impl_t<B>>) {
     auto producer = combine(a, b->producer, report);
     using Act = decltype(b->activation);
     return inference::Then<decltype(producer), Act>(
         detail::make_module<inference::ThenImpl<decltype(producer), Act>>(producer, b->activation));
-  } else if constexpr (sequential<B>) {  // into B's first child, as combines() found
-    if constexpr (is_unbuilt<B>) {
-      auto slots = replace_slot<0>(b.slots, combine(a, detail::get<0>(b.slots).module, report));
-      return Unbuilt<typename B::sequential_type, decltype(slots)>{std::move(slots), b.training};
-    } else {
-      return with_slot<0>(b, combine(a, detail::get<0>(b->child_modules), report));
-    }
+  } else if constexpr (is_sequential<impl_t<B>>) {  // into B's first child, as combines() found
+    return with_slot<0>(b, combine(a, detail::get<0>(b->child_modules), report));
   } else {  // into A's last child
-    constexpr std::size_t last = children_of<A>::size - 1;
-    if constexpr (is_unbuilt<A>) {
-      auto slots = replace_slot<last>(a.slots, combine(detail::get<last>(a.slots).module, b, report));
-      return Unbuilt<typename A::sequential_type, decltype(slots)>{std::move(slots), a.training};
-    } else {
-      return with_slot<last>(a, combine(detail::get<last>(a->child_modules), b, report));
-    }
+    constexpr std::size_t last = impl_t<A>::size - 1;
+    return with_slot<last>(a, combine(detail::get<last>(a->child_modules), b, report));
   }
 }
 

@@ -38,52 +38,12 @@ auto slot(const H& module) {
   return Named<child_info<Child>::template fixed_name<I>, M>{detail::get<I>(module->child_modules)};
 }
 
-// Unbuilt<Impl, Slots>: a Sequential like Impl that the walk has folded but not built: its folded
-// slots and its training mode. A neighbour in the enclosing Sequential may still fold into its
-// first or last child; it is built with the enclosing one, so each Sequential is built once.
-template <class Impl, class Slots>
-struct Unbuilt {
-  using sequential_type = Impl;
-  Slots slots;
-  bool training;
-};
-
-template <class H>
-inline constexpr bool is_unbuilt = false;
-template <class Impl, class Slots>
-inline constexpr bool is_unbuilt<Unbuilt<Impl, Slots>> = true;
-
-template <class Impl, std::size_t... I, class... Slots>
-auto rebuild_as(ChildrenOf<std::index_sequence<I...>, Slots...> slots, bool training);
-
-// built(module): the module, with an Unbuilt Sequential built (and the Unbuilt ones in it).
-template <class H>
-auto built(H module) {
-  if constexpr (is_unbuilt<H>)
-    return rebuild_as<typename H::sequential_type>(std::move(module.slots), module.training);
-  else
-    return module;
-}
-
 // rebuild_as<Impl>(slots, training): a container like Impl (Sequential or Parallel) of the slots.
 template <class Impl, std::size_t... I, class... Slots>
 auto rebuild_as(ChildrenOf<std::index_sequence<I...>, Slots...> slots, bool training) {
-  using Rebuilt = typename Impl::template rebind<
-      Named<Slots::name, decltype(built(std::declval<typename Slots::named_module_type>()))>...>;
-  typename Rebuilt::ContainedType::children_type children{built(std::move(detail::get<I>(slots).module))...};
+  using Rebuilt = typename Impl::template rebind<Slots...>;
+  typename Rebuilt::ContainedType::children_type children{detail::get<I>(slots).module...};
   return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), training));
-}
-
-// replace_slot<K>(slots, module): the slots with slot K's module replaced (its name kept).
-template <std::size_t K, std::size_t... I, class... Slots, class M>
-auto replace_slot(const ChildrenOf<std::index_sequence<I...>, Slots...>& slots, M module) {
-  auto pick = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
-    using S = std::tuple_element_t<J, std::tuple<Slots...>>;
-    if constexpr (J == K) return Named<S::name, M>{module};
-    else return detail::get<J>(slots);
-  };
-  return Children<decltype(pick(std::integral_constant<std::size_t, I>{}))...>{
-      pick(std::integral_constant<std::size_t, I>{})...};
 }
 
 // map_children(module, f): a container like module's with child I replaced by f(child I, its

@@ -24,7 +24,7 @@ MODIFY_ONE_TIME_BEGIN
 
 namespace modify::detail::spec {
 
-template <SpecializeOptions O, bool Nested = false, class H>
+template <SpecializeOptions O, class H>
 auto walk(const H& module, std::string_view path, SpecializeReport& report);
 
 // walk_from<O, Impl, I>(seq, path, slots, report): children I.. of a Sequential, each left out
@@ -39,29 +39,25 @@ auto walk_from(const H& seq, std::string_view path, Slots&& slots, SpecializeRep
       ++report.dropped;
       return walk_from<O, Impl, I + 1>(seq, path, std::move(slots), report);
     } else {
-      auto walked = walk<O, true>(s.module, dotted(path, Impl::names[I]), report);
-      using Walked = Named<decltype(s)::name, decltype(walked)>;
-      return walk_from<O, Impl, I + 1>(seq, path, push(std::move(slots), Walked{std::move(walked)}, report), report);
+      auto walked = walk<O>(s.module, dotted(path, Impl::names[I]), report);
+      return walk_from<O, Impl, I + 1>(
+          seq, path, push(std::move(slots), Named<decltype(s)::name, decltype(walked)>{walked}, report), report);
     }
   }
 }
 
-// walk<O, Nested>(module, path, report): see the header comment. A Sequential left with no children
-// is an Identity; one whose children fold into one is that child. Inside a Sequential (Nested) a
-// Sequential is returned Unbuilt (rebuild.hpp), for its neighbours to fold into. Outside a
-// Sequential (in a Parallel, or the model itself) a dropped unary module becomes an Identity (other
-// arities are kept: an Identity takes one tensor). Leaves no pass knows are returned as they are:
-// the same module objects.
-template <SpecializeOptions O, bool Nested, class H>
+// walk<O>(module, path, report): see the header comment. A Sequential left with no children is an
+// Identity; one whose children fold into one is that child. Outside a Sequential (in a Parallel, or
+// the model itself) a dropped unary module becomes an Identity (other arities are kept: an Identity
+// takes one tensor). Leaves no pass knows are returned as they are: the same module objects.
+template <SpecializeOptions O, class H>
 auto walk(const H& module, std::string_view path, SpecializeReport& report) {
   using Impl = impl_t<H>;
   if constexpr (is_sequential<Impl>) {
     auto slots = walk_from<O, Impl, 0>(module, path, Children<>{}, report);
     constexpr std::size_t kept = std::tuple_size_v<decltype(slots)>;
     if constexpr (kept == 0) return Identity();
-    else if constexpr (kept == 1 && Impl::size > 1 && Nested) return detail::get<0>(slots).module;
-    else if constexpr (kept == 1 && Impl::size > 1) return built(detail::get<0>(slots).module);
-    else if constexpr (Nested) return Unbuilt<Impl, decltype(slots)>{std::move(slots), module->is_training()};
+    else if constexpr (kept == 1 && Impl::size > 1) return detail::get<0>(slots).module;
     else return rebuild_as<Impl>(std::move(slots), module->is_training());
   } else if constexpr (is_parallel<Impl>) {
     return map_children(module, [&](const auto& child, std::string_view name, auto /*index*/) {
