@@ -123,8 +123,7 @@ auto prefix(const Sequential<Cs...>& model) {
   static_assert(N > 0 && N <= sizeof...(Cs), "modify: prefix<N>: N must be between 1 and the number of children");
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     using Rebuilt = Sequential<std::tuple_element_t<I, std::tuple<Cs...>>...>;
-    using Children = typename Rebuilt::ContainedType::children_type;
-    Children children{detail::get<I>(model->child_modules)...};
+    typename Rebuilt::ContainedType::children_type children{detail::get<I>(model->child_modules)...};
     return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), model->is_training()));
   }(std::make_index_sequence<N>{});
 }
