@@ -1,6 +1,6 @@
-// freeze (which walks through detail::replace_each, not transform) with a selector that picks
-// nothing: a parameter-free model has nothing to freeze.
-// expect: modify: transform: the selector matches no module of the model
+// freeze with a selector that picks nothing: a parameter-free model has nothing to freeze; the
+// message names freeze, not the transform it is built on.
+// expect: modify: freeze: the selection matches no module of the model
 #include <modify/modify.hpp>
 #include <modify/transform/freeze.hpp>
 #include <torch/torch.h>

@@ -2,6 +2,7 @@
 // the original, whose requires_grad flags are left exactly as they were.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <ostream>
 #include <utility>
@@ -80,15 +81,23 @@ inline constexpr auto frozen = where<[]<class M>() { return detail::is_frozen<M>
 
 // freeze(model, selector = select::param && !select::frozen): each selected leaf becomes a
 // Frozen module sharing it; everything else is shared as it is.
+// A selection that picks nothing does not compile (a model without parameters has nothing to freeze).
 template <class M, class S = std::remove_cvref_t<decltype(select::param && !select::frozen)>>
 auto freeze(const M& model, S selector = {}) {
-  return detail::replace_each(model, selector, []<class H>(const H& module) { return Frozen<H>(module); });
+  constexpr std::size_t selected = detail::count_matches<S, M, "", root_index>();
+  static_assert(selected > 0, "modify: freeze: the selection matches no module of the model");
+  if constexpr (selected == 0) return model;
+  else return detail::replace_each(model, selector, []<class H>(const H& module) { return Frozen<H>(module); });
 }
 
-// unfreeze(model): the model with every Frozen module replaced by the module it wraps.
+// unfreeze(model): the model with every Frozen module replaced by the module it wraps. A model
+// with no Frozen module does not compile.
 template <class M>
 auto unfreeze(const M& model) {
-  return detail::replace_each(model, select::frozen, [](const auto& frozen) { return frozen->module; });
+  constexpr std::size_t frozen = detail::count_matches<decltype(select::frozen), M, "", root_index>();
+  static_assert(frozen > 0, "modify: unfreeze: the model has no Frozen module");
+  if constexpr (frozen == 0) return model;
+  else return detail::replace_each(model, select::frozen, [](const auto& module) { return module->module; });
 }
 
 }  // namespace modify
