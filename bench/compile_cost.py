@@ -7,12 +7,14 @@ with LibTorch's modules alone; and a unit whose one function adds 1 to a tensor 
 with tensor arithmetic pays over torch.h alone), and the same unit including the GPT unit's
 modify headers (what including them costs before any model is built).
 
-usage: bench/compile_cost.py [--rounds N] [--against INCLUDE_DIR] <build dir> [layers ...]
+usage: bench/compile_cost.py [--rounds N] [--against INCLUDE_DIR] [--flags "FLAGS"] <build dir> [layers ...]
 Each unit is compiled N times (default 3), the units interleaved round by round, and its best time
 is reported: on a machine whose speed drifts by 10-20 % within minutes, one run per unit ranks
 units by when they ran. Peak memory does not drift; it is the largest of the runs. --against adds
 the headers-only unit and the 12-layer unit compiled with other headers (e.g. an older commit's,
-from `git archive`), in the same rounds, so that a change is compared in one window.
+from `git archive`), in the same rounds, so that a change is compared in one window. --flags adds
+the torch.h-only unit and the 12-layer unit compiled with extra compiler flags (e.g. GCC's garbage
+collector parameters, --param=ggc-min-expand=400), also in the same rounds.
 Uses the compile command of bench/specialize.cpp from <build dir>/compile_commands.json (same
 flags, no precompiled header), compiling a full object (code generation counts) in a
 temporary directory. Python 3 standard library only.
@@ -175,9 +177,12 @@ def main():
     args = sys.argv[1:]
     rounds = 3
     against = None
-    while args[:1] in (["--rounds"], ["--against"]):
+    flags = None
+    while args[:1] in (["--rounds"], ["--against"], ["--flags"]):
         if args[0] == "--rounds":
             rounds = int(args[1])
+        elif args[0] == "--flags":
+            flags = shlex.split(args[1])
         else:
             against = os.path.abspath(args[1])
         args = args[2:]
@@ -199,6 +204,12 @@ def main():
                                  ("GPT 12 + LoRA + specialize, --against", "#define STAGE 2\n" + GPT.replace("LAYERS", "12"))]:
                 units.append((name, source))
                 commands[name] = with_include(directory, command, against)
+        if flags:
+            flagged = [("torch.h only, --flags", BASELINE),
+                       ("GPT 12 + LoRA + specialize, --flags", "#define STAGE 2\n" + GPT.replace("LAYERS", "12"))]
+            for name, source in flagged:
+                units.append((name, source))
+                commands[name] = command + flags
         best = {name: (float("inf"), 0.0) for name, _ in units}
         for round_ in range(1, rounds + 1):
             for name, source in units:
@@ -216,7 +227,13 @@ def main():
             print(f"{name:40s} {seconds:7.1f} s {mib:8.0f} MiB")
         base = rows[0]
         for name, seconds, mib in rows[1:]:
+            if name.endswith("--flags"):
+                continue
             print(f"{name:40s} +{seconds - base[1]:6.1f} s +{mib - base[2]:6.0f} MiB over torch.h only")
+        if flags:
+            (_, flagged_base, flagged_base_mib), (name, seconds, mib) = rows[-2], rows[-1]
+            print(f"{name:40s} +{seconds - flagged_base:6.1f} s +{mib - flagged_base_mib:6.0f} MiB over torch.h only "
+                  f"with the same flags ({' '.join(flags)})")
 
 
 if __name__ == "__main__":
