@@ -231,9 +231,10 @@ def main():
                 continue
             print(f"{name:40s} +{seconds - base[1]:6.1f} s +{mib - base[2]:6.0f} MiB over torch.h only")
         if flags:
-            (_, flagged_base, flagged_base_mib), (name, seconds, mib) = rows[-2], rows[-1]
-            print(f"{name:40s} +{seconds - flagged_base:6.1f} s +{mib - flagged_base_mib:6.0f} MiB over torch.h only "
-                  f"with the same flags ({' '.join(flags)})")
+            (base_name, _), (name, _) = flagged
+            seconds, mib = best[name][0] - best[base_name][0], best[name][1] - best[base_name][1]
+            print(f"{name:40s} +{seconds:6.1f} s +{mib:6.0f} MiB over torch.h only with the same flags "
+                  f"({' '.join(flags)})")
 
 
 if __name__ == "__main__":

@@ -219,7 +219,7 @@ void for_each_selected(H& module, F& f) {
 // tensors: models sharing them (transform results) see the new values, as with any training step.
 template <class M, class S>
 void initialize(M& model, S, const init::Init& weight_init, const init::Init& bias_init = {}) {
-  constexpr std::size_t selected = detail::count_matches<S, M, "", root_index>();
+  constexpr std::size_t selected = detail::selected_in<S, M>;
   static_assert(selected > 0, "modify: initialize: the selection matches no module of the model");
   const ParamInit how{weight_init, bias_init};
   auto check = [&]<class H>(H&, const std::string& path) {

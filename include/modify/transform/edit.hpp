@@ -109,7 +109,7 @@ auto insert_after_rebuild(const H& module, F& make) {
 // parameters gain a "0." in their names.
 template <class M, class S, class F>
 auto insert_after(const M& model, S, F&& make) {
-  constexpr std::size_t selected = detail::count_matches<S, M, "", root_index>();
+  constexpr std::size_t selected = detail::selected_in<S, M>;
   static_assert(selected > 0, "modify: insert_after: the selector matches no module of the model");
   if constexpr (selected == 0) return model;
   else if constexpr (S::template matches<M, "", root_index>()) return detail::wrap_with_next<"", root_index>(model, make);

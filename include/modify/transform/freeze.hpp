@@ -84,7 +84,7 @@ inline constexpr auto frozen = where<[]<class M>() { return detail::is_frozen<M>
 // A selection that picks nothing does not compile (a model without parameters has nothing to freeze).
 template <class M, class S = std::remove_cvref_t<decltype(select::param && !select::frozen)>>
 auto freeze(const M& model, S selector = {}) {
-  constexpr std::size_t selected = detail::count_matches<S, M, "", root_index>();
+  constexpr std::size_t selected = detail::selected_in<S, M>;
   static_assert(selected > 0, "modify: freeze: the selection matches no module of the model");
   if constexpr (selected == 0) return model;
   else return detail::replace_each(model, selector, []<class H>(const H& module) { return Frozen<H>(module); });
@@ -94,7 +94,7 @@ auto freeze(const M& model, S selector = {}) {
 // with no Frozen module does not compile.
 template <class M>
 auto unfreeze(const M& model) {
-  constexpr std::size_t frozen = detail::count_matches<decltype(select::frozen), M, "", root_index>();
+  constexpr std::size_t frozen = detail::selected_in<decltype(select::frozen), M>;
   static_assert(frozen > 0, "modify: unfreeze: the model has no Frozen module");
   if constexpr (frozen == 0) return model;
   else return detail::replace_each(model, select::frozen, [](const auto& module) { return module->module; });

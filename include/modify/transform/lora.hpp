@@ -267,7 +267,7 @@ using others_to_freeze = std::remove_cvref_t<decltype(select::param && !select::
 template <FixedString Name = "default", class M, class S>
 auto lora(const M& model, const LoraOptions& options, S) {
   static_assert(detail::valid_child_name(Name.view()), "modify: lora: an adapter's name must be non-empty and contain no '.'");
-  constexpr std::size_t selected = detail::count_matches<S, M, "", root_index>();
+  constexpr std::size_t selected = detail::selected_in<S, M>;
   static_assert(selected > 0, "modify: lora: the selection matches no module of the model");
   detail::check(options);
   if constexpr (selected == 0) {
@@ -289,7 +289,7 @@ auto lora(const M& model, const LoraOptions& options, S) {
 // base model's type. A model without adapters cannot be merged (it would be a silent no-op).
 template <class M>
 auto merge(const M& model) {
-  constexpr std::size_t adapted = detail::count_matches<std::remove_cvref_t<decltype(select::lora)>, M, "", root_index>();
+  constexpr std::size_t adapted = detail::selected_in<std::remove_cvref_t<decltype(select::lora)>, M>;
   static_assert(adapted > 0, "modify: merge: the model has no LoRA adapters to merge");
   if constexpr (adapted == 0) {
     return model;

@@ -79,6 +79,11 @@ constexpr std::size_t count_matches() {
   }
 }
 
+// selected_in<S, M>: how many modules S picks in the model M (count_matches from its root); what
+// every transform checks before it rebuilds, so that a selection that picks nothing is an error.
+template <class S, class M>
+inline constexpr std::size_t selected_in = count_matches<S, M, "", root_index>();
+
 template <FixedString Path, std::size_t Index, class F, class H>
 auto call_replace(F& replace, const H& module) {
   if constexpr (std::is_invocable_v<F&, const H&, PathOf<Path, Index>>) return replace(module, PathOf<Path, Index>{});
@@ -118,7 +123,7 @@ auto rebuild(const H& module, F& replace, std::string_view path) {
 // that S picks something (a selector that picks nothing is an error, never a silent no-op).
 template <class S, select::Scope Mode, class M, class F>
 auto rebuild_selected(const M& model, F&& replace) {
-  constexpr std::size_t matches = count_matches<S, M, "", root_index>();
+  constexpr std::size_t matches = selected_in<S, M>;
   static_assert(matches > 0, "modify: transform: the selector matches no module of the model");
   if constexpr (matches == 0) return model;
   else return rebuild<S, Mode, "", root_index>(model, replace, "");
@@ -137,7 +142,7 @@ auto replace_each(const M& model, S, F&& replace) {
 // count(model, selector): how many modules the selector picks (a compile-time constant).
 template <class M, class S>
 consteval std::size_t count(const M&, S) {
-  return detail::count_matches<S, M, "", root_index>();
+  return detail::selected_in<S, M>;
 }
 
 // transform(model, selector, replace): replace(module) — or replace(module, path) with path a
