@@ -1,4 +1,5 @@
-// Tests for modify/leaf.hpp: writing custom leaf modules with parameters, traits, clone, printing.
+// Tests for modify/leaf.hpp and modify/holder.hpp: writing custom leaf modules with parameters, traits,
+// clone, printing; their handles.
 #include <modify/modify.hpp>
 
 #include <doctest/doctest.h>
@@ -57,7 +58,47 @@ struct EagerImpl : modify::Leaf<EagerImpl> {
 };
 TORCH_MODULE(Eager);
 
+// A leaf behind a modify::Holder handle (MODIFY_HANDLE), with a template forward.
+struct OffsetImpl : modify::Leaf<OffsetImpl> {
+  static constexpr modify::Traits traits{modify::Arity::unary, modify::Params::none, modify::Linearity::nonlinear,
+                                         modify::Kind::elementwise};
+  OffsetImpl() = default;
+  explicit OffsetImpl(double offset) : offset(offset) {}
+  template <class X>
+  X forward(const X& x) {
+    return x + offset;
+  }
+  double offset = 0;
+};
+MODIFY_HANDLE(Offset);
+
 }  // namespace
+
+TEST_CASE("MODIFY_HANDLE: a Holder makes its module with one owner and calls a template forward") {
+  Offset zero;
+  Offset two(2.0);
+  Offset empty(nullptr);
+  CHECK(empty.is_empty());
+  CHECK(zero->offset == 0);
+  CHECK(two->offset == 2);
+  CHECK(torch::equal(two(torch::ones({2})), torch::full({2}, 3.0)));
+  // make_module's owner is a shared_ptr<torch::nn::Module> the handle aliases; registration in a
+  // container relies on shared_from_this finding that same owner.
+  const std::shared_ptr<torch::nn::Module> self = two->shared_from_this();
+  CHECK(self.get() == static_cast<torch::nn::Module*>(two.get()));
+  CHECK(!self.owner_before(two.ptr()));
+  CHECK(!two.ptr().owner_before(self));
+  auto model = modify::Sequential(two, zero);
+  CHECK(modify::get<0>(model).ptr() == two.ptr());
+  CHECK(torch::equal(model(torch::ones({2})), torch::full({2}, 3.0)));
+  auto copy = modify::clone(two);
+  static_assert(std::is_same_v<decltype(copy), Offset>);
+  CHECK(copy.get() != two.get());
+  CHECK(copy->offset == 2);
+  std::weak_ptr<torch::nn::Module> gone = copy.ptr();
+  copy = nullptr;
+  CHECK(gone.expired());
+}
 
 TEST_CASE("a custom leaf with a parameter works in a model") {
   auto model = modify::Sequential(torch::nn::Linear(3, 3), modify::named<"scale">(Scale(3)));

@@ -6,6 +6,7 @@
 #include <c10/util/Optional.h>
 #include <torch/nn/module.h>
 #include <modify/detail/one_time.hpp>
+#include <modify/holder.hpp>
 
 MODIFY_ONE_TIME_BEGIN
 
@@ -15,7 +16,7 @@ namespace modify {
 // tensors equal to the originals (copying a handle, by contrast, shares them).
 template <class H>
 H clone(const H& model, const c10::optional<torch::Device>& device = c10::nullopt) {
-  return H(std::dynamic_pointer_cast<typename H::ContainedType>(model->clone(device)));
+  return H(detail::module_cast<typename H::ContainedType>(model->clone(device)));
 }
 
 }  // namespace modify

@@ -2,14 +2,20 @@
 // which makes the module a handle holds.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <modify/detail/one_time.hpp>
+
 namespace modify {
 namespace detail {
+
+MODIFY_ONE_TIME_BEGIN
 
 // own_module(module): the owner of a module just made with new, a shared_ptr<torch::nn::Module>
 // whose control block every module type shares. A model has one class per container and leaf
@@ -28,14 +34,40 @@ std::shared_ptr<Impl> make_module(Args&&... args) {
   return std::shared_ptr<Impl>(own_module(module), module);
 }
 
+// module_cast<Impl>(module): module as an Impl (null if it is not one), sharing its ownership; what
+// std::dynamic_pointer_cast does, written here so that it is compiled with the one-time code that
+// calls it (clones) and inlined there, not compiled once per module type.
+template <class Impl>
+std::shared_ptr<Impl> module_cast(std::shared_ptr<torch::nn::Module>&& module) {
+  Impl* cast = dynamic_cast<Impl*>(module.get());
+  if (!cast) return nullptr;
+  return std::shared_ptr<Impl>(std::move(module), cast);
+}
+
+MODIFY_ONE_TIME_END
+
 }  // namespace detail
 
-// LibTorch's ModuleHolder::operator() deduces its result through `&Impl::forward`, which does
-// not exist for a template forward; the handles of modify's containers and wrappers use this.
+// Holder<Impl>: the handle of modify's modules. Two differences from torch::nn::ModuleHolder:
+// - its call operator reaches a template forward (ModuleHolder::operator() deduces its result
+//   through `&Impl::forward`, which does not exist for one);
+// - it makes its module through make_module, where ModuleHolder's constructors use `new` and
+//   make_shared, which bring a control block (and its functions) per module type.
 template <class Impl>
 class Holder : public torch::nn::ModuleHolder<Impl> {
+  using Base = torch::nn::ModuleHolder<Impl>;
+
  public:
-  using torch::nn::ModuleHolder<Impl>::ModuleHolder;
+  Holder()
+    requires std::is_default_constructible_v<Impl>
+      : Base(detail::make_module<Impl>()) {}
+  /* implicit */ Holder(std::nullptr_t) : Base(nullptr) {}
+  /* implicit */ Holder(std::shared_ptr<Impl> module) : Base(std::move(module)) {}
+  // Holder(args...): a new module, Impl(args...), as ModuleHolder's forwarding constructor.
+  template <class Head, class... Tail>
+    requires(!(torch::detail::is_module_holder_of<Head, Impl>::value && sizeof...(Tail) == 0))
+  explicit Holder(Head&& head, Tail&&... tail)
+      : Base(detail::make_module<Impl>(std::forward<Head>(head), std::forward<Tail>(tail)...)) {}
 
   // module(x...): module->forward(x...).
   template <class... X>
@@ -45,3 +77,12 @@ class Holder : public torch::nn::ModuleHolder<Impl> {
 };
 
 }  // namespace modify
+
+// MODIFY_HANDLE(Name): the handle class Name of NameImpl, as TORCH_MODULE(Name) declares one, but a
+// Holder.
+#define MODIFY_HANDLE(Name)                                \
+  class Name : public ::modify::Holder<Name##Impl> {       \
+   public:                                                 \
+    using ::modify::Holder<Name##Impl>::Holder;            \
+    using Impl = Name##Impl;                               \
+  }

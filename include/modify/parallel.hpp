@@ -52,16 +52,21 @@ class Parallel;
 // if all are; the kind all share.
 MODIFY_ONE_TIME_BEGIN
 template <class... Cs>
-class ParallelImpl : public detail::Container<ParallelImpl<Cs...>, Cs...> {
+class ParallelImpl : public detail::ContainerModule, public detail::Container<ParallelImpl<Cs...>, Cs...> {
   static_assert(sizeof...(Cs) > 0, "modify: an empty Parallel has no branches");
   using Base = detail::Container<ParallelImpl<Cs...>, Cs...>;
 
  public:
   static constexpr Traits traits = detail::parallel_traits(std::array<Traits, sizeof...(Cs)>{traits_of<Cs>...});
 
-  explicit ParallelImpl(Cs... children) : Base("modify::Parallel", detail::unwrap_children(children...), true) {}
+  explicit ParallelImpl(Cs... children) : ParallelImpl(detail::from_children, detail::unwrap_children(children...)) {}
   ParallelImpl(detail::from_children_t, typename Base::children_type&& children, bool training = true)
-      : Base("modify::Parallel", std::move(children), training) {}
+      : ContainerModule("modify::Parallel", training), Base(*this, std::move(children)) {}
+
+  // clone(): a deep copy; the copy's parameters are new tensors with the same values.
+  std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override {
+    return this->clone_container(device, this->is_training());
+  }
 
   // rebind<Ns...>: the handle of a Parallel of other children (used by transforms).
   template <class... Ns>

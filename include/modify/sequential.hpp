@@ -45,7 +45,7 @@ class Sequential;
 // Traits: the first child's arity; Param if any child is; Linear if all are; the kind all share.
 MODIFY_ONE_TIME_BEGIN
 template <class... Cs>
-class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
+class SequentialImpl : public detail::ContainerModule, public detail::Container<SequentialImpl<Cs...>, Cs...> {
   static_assert(sizeof...(Cs) > 0,
                 "modify: an empty Sequential has no children; use modify::Identity for a model that returns its input");
   using Base = detail::Container<SequentialImpl<Cs...>, Cs...>;
@@ -53,9 +53,14 @@ class SequentialImpl : public detail::Container<SequentialImpl<Cs...>, Cs...> {
  public:
   static constexpr Traits traits = detail::sequential_traits(std::array<Traits, sizeof...(Cs)>{traits_of<Cs>...});
 
-  explicit SequentialImpl(Cs... children) : Base("modify::Sequential", detail::unwrap_children(children...), true) {}
+  explicit SequentialImpl(Cs... children) : SequentialImpl(detail::from_children, detail::unwrap_children(children...)) {}
   SequentialImpl(detail::from_children_t, typename Base::children_type&& children, bool training = true)
-      : Base("modify::Sequential", std::move(children), training) {}
+      : ContainerModule("modify::Sequential", training), Base(*this, std::move(children)) {}
+
+  // clone(): a deep copy; the copy's parameters are new tensors with the same values.
+  std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override {
+    return this->clone_container(device, this->is_training());
+  }
 
   // rebind<Ns...>: the handle of a Sequential of other children (used by transforms).
   template <class... Ns>

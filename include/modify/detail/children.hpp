@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <modify/detail/one_time.hpp>
+
 namespace modify::detail {
 
 // Why not std::tuple: its recursive _Tuple_impl gives every container type a constructor,
@@ -33,6 +35,9 @@ constexpr C&& get(ChildSlot<I, C>&& slot) noexcept {
   return std::move(slot.handle);
 }
 
+// A list is built, copied and destroyed only by one-time code (forward paths reach a child through
+// get<I> above), so it is compiled with that code and can be inlined into it.
+MODIFY_ONE_TIME_BEGIN
 template <class Indices, class... Cs>
 struct ChildrenOf;
 
@@ -56,6 +61,8 @@ struct ChildrenOf<std::index_sequence<I...>, Cs...> : ChildSlot<I, Cs>... {
     return detail::get<K>(std::move(*this));
   }
 };
+
+MODIFY_ONE_TIME_END
 
 template <class... Cs>
 using Children = ChildrenOf<std::index_sequence_for<Cs...>, Cs...>;

@@ -13,6 +13,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <modify/clone.hpp>
 #include <modify/detail/children.hpp>
 #include <modify/detail/invoke.hpp>
 #include <modify/detail/one_time.hpp>
@@ -82,17 +83,27 @@ inline void register_children(torch::nn::Module& self, const std::string_view* n
   }
 }
 
-// clone_handle(child, device): a handle to a deep copy of child's module. One per handle type, not
-// one per container and child type, as a member template would be.
-template <class H>
-H clone_handle(const H& child, const c10::optional<torch::Device>& device) {
-  return H(std::dynamic_pointer_cast<typename H::ContainedType>(child->clone(device)));
-}
+// ContainerModule: the torch::nn::Module under every Sequential and Parallel. One class for all of
+// them, so that a container type is one polymorphic class (its own vtable, typeinfo and destructors)
+// and not two: a class template between it and torch::nn::Module would bring its own (compile
+// time, see bench/README.md).
+class ContainerModule : public torch::nn::Module {
+ public:
+  void pretty_print(std::ostream& out) const override { out << this->name(); }
 
-// Container<Derived, Cs...>: the torch::nn::Module that owns the children Cs (each a module handle,
-// or Named<"name", handle>) and registers them under their names.
+ protected:
+  // training: the container's own mode, set before its children are registered so that they
+  // (possibly shared with another model) keep theirs.
+  ContainerModule(std::string display_name, bool training) : torch::nn::Module(std::move(display_name)) {
+    if (!training) torch::nn::Module::train(false);
+  }
+};
+
+// Container<Derived, Cs...>: the typed part of a container Derived (which is also a
+// ContainerModule): its children Cs (each a module handle, or Named<"name", handle>), their names,
+// registration and clone. Not itself a module, so that it brings no vtable of its own.
 template <class Derived, class... Cs>
-class Container : public torch::nn::Module {
+class Container {
  public:
   static constexpr bool is_container = true;
   static constexpr std::size_t size = sizeof...(Cs);
@@ -119,26 +130,9 @@ class Container : public torch::nn::Module {
     return detail::make_module<Derived>(from_children, std::move(children), training);
   }
 
-  // clone(): a deep copy; the copy's parameters are new tensors with the same values.
-  std::shared_ptr<torch::nn::Module> clone(
-      const c10::optional<torch::Device>& device = c10::nullopt) const override {
-    if constexpr (!well_formed) {
-      return nullptr;
-    } else {
-      auto copies =
-          unpack(child_modules, [&](const auto&... child) { return children_type{clone_handle(child, device)...}; });
-      return assemble(std::move(copies), this->is_training());
-    }
-  }
-
-  void pretty_print(std::ostream& out) const override { out << this->name(); }
-
  protected:
-  // training: the container's own mode, set before its children are registered so that they
-  // (possibly shared with another model) keep theirs.
-  Container(std::string display_name, children_type&& children, bool training)
-      : torch::nn::Module(std::move(display_name)), child_modules(std::move(children)) {
-    if (!training) torch::nn::Module::train(false);
+  // self: the container this is the typed part of, already constructed as a ContainerModule.
+  Container(torch::nn::Module& self, children_type&& children) : child_modules(std::move(children)) {
     if constexpr (well_formed) {
       // Registered through one non-template function: every container type, and there is one
       // per model and per transform result, would otherwise instantiate LibTorch's
@@ -148,7 +142,21 @@ class Container : public torch::nn::Module {
         return std::array<ChildHandle, size>{ChildHandle{child.is_empty() ? nullptr : child.get(),
                                                          custom_leaf<impl_t<std::remove_cvref_t<decltype(child)>>>}...};
       });
-      register_children(*this, names.data(), handles.data(), size);
+      register_children(self, names.data(), handles.data(), size);
+    }
+  }
+
+  // clone_container(device, training): what Derived's clone returns, a deep copy whose parameters
+  // are new tensors with the same values. Each child is copied by modify::clone, instantiated once
+  // per handle type, not once per container and child type as a member template would be.
+  std::shared_ptr<torch::nn::Module> clone_container(const c10::optional<torch::Device>& device,
+                                                     bool training) const {
+    if constexpr (!well_formed) {
+      return nullptr;
+    } else {
+      auto copies =
+          unpack(child_modules, [&](const auto&... child) { return children_type{modify::clone(child, device)...}; });
+      return assemble(std::move(copies), training);
     }
   }
 };

@@ -29,6 +29,7 @@
 #include <torch/arg.h>
 #include <torch/nn/pimpl.h>
 
+#include <modify/holder.hpp>  // MODIFY_HANDLE
 #include <modify/leaf.hpp>
 #include <modify/traits.hpp>
 
@@ -142,7 +143,7 @@ class ScaledDotProductAttentionImpl : public Leaf<ScaledDotProductAttentionImpl>
     return {k.repeat_interleave(group, -3), v.repeat_interleave(group, -3)};
   }
 };
-TORCH_MODULE(ScaledDotProductAttention);
+MODIFY_HANDLE(ScaledDotProductAttention);
 
 // SDPA: a short name for ScaledDotProductAttention.
 using SDPA = ScaledDotProductAttention;

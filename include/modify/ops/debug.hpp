@@ -292,9 +292,9 @@ class AssertShapeImpl : public Leaf<AssertShapeImpl> {
 
 // AssertShape: the handle. AssertShape({-1, 3, 8}) or
 // AssertShape(AssertShapeOptions().ndim(4).dtype(torch::kFloat).device(torch::kCPU)).
-class AssertShape : public torch::nn::ModuleHolder<AssertShapeImpl> {
+class AssertShape : public Holder<AssertShapeImpl> {
  public:
-  using torch::nn::ModuleHolder<AssertShapeImpl>::ModuleHolder;
+  using Holder<AssertShapeImpl>::Holder;
   using Impl = AssertShapeImpl;
   AssertShape(std::initializer_list<int64_t> shape)
       : AssertShape(AssertShapeOptions().shape(std::vector<int64_t>(shape))) {}

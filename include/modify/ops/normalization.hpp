@@ -188,9 +188,9 @@ class BatchNormImpl : public Leaf<BatchNormImpl<D>> {
 using BatchNorm1dImpl = BatchNormImpl<1>;
 using BatchNorm2dImpl = BatchNormImpl<2>;
 using BatchNorm3dImpl = BatchNormImpl<3>;
-TORCH_MODULE(BatchNorm1d);
-TORCH_MODULE(BatchNorm2d);
-TORCH_MODULE(BatchNorm3d);
+MODIFY_HANDLE(BatchNorm1d);
+MODIFY_HANDLE(BatchNorm2d);
+MODIFY_HANDLE(BatchNorm3d);
 
 // ---- InstanceNorm1d / 2d / 3d -------------------------------------------------------------------
 
@@ -286,9 +286,9 @@ class InstanceNormImpl : public Leaf<InstanceNormImpl<D>> {
 using InstanceNorm1dImpl = InstanceNormImpl<1>;
 using InstanceNorm2dImpl = InstanceNormImpl<2>;
 using InstanceNorm3dImpl = InstanceNormImpl<3>;
-TORCH_MODULE(InstanceNorm1d);
-TORCH_MODULE(InstanceNorm2d);
-TORCH_MODULE(InstanceNorm3d);
+MODIFY_HANDLE(InstanceNorm1d);
+MODIFY_HANDLE(InstanceNorm2d);
+MODIFY_HANDLE(InstanceNorm3d);
 
 // ---- GroupNorm ----------------------------------------------------------------------------------
 
@@ -341,7 +341,7 @@ class GroupNormImpl : public Leaf<GroupNormImpl> {
 
   GroupNormOptions options;
 };
-TORCH_MODULE(GroupNorm);
+MODIFY_HANDLE(GroupNorm);
 
 // ---- LayerNorm ----------------------------------------------------------------------------------
 
@@ -390,9 +390,9 @@ class LayerNormImpl : public Leaf<LayerNormImpl> {
 };
 
 // LayerNorm: the handle; LayerNorm({768}) or LayerNorm(LayerNormOptions({768}).eps(1e-6)).
-class LayerNorm : public torch::nn::ModuleHolder<LayerNormImpl> {
+class LayerNorm : public Holder<LayerNormImpl> {
  public:
-  using torch::nn::ModuleHolder<LayerNormImpl>::ModuleHolder;
+  using Holder<LayerNormImpl>::Holder;
   using Impl = LayerNormImpl;
   LayerNorm(std::initializer_list<int64_t> normalized_shape)
       : LayerNorm(LayerNormOptions(std::vector<int64_t>(normalized_shape))) {}
@@ -456,9 +456,9 @@ class RMSNormImpl : public Leaf<RMSNormImpl> {
 };
 
 // RMSNorm: the handle; RMSNorm({4096}) or RMSNorm(RMSNormOptions({4096}).eps(1e-6)).
-class RMSNorm : public torch::nn::ModuleHolder<RMSNormImpl> {
+class RMSNorm : public Holder<RMSNormImpl> {
  public:
-  using torch::nn::ModuleHolder<RMSNormImpl>::ModuleHolder;
+  using Holder<RMSNormImpl>::Holder;
   using Impl = RMSNormImpl;
   RMSNorm(std::initializer_list<int64_t> normalized_shape)
       : RMSNorm(RMSNormOptions(std::vector<int64_t>(normalized_shape))) {}
@@ -556,9 +556,9 @@ class ElementwiseAffineImpl : public Leaf<ElementwiseAffineImpl> {
 //   ElementwiseAffine({768}, false)          no bias
 //   ElementwiseAffine::channels(64)          per channel on dim 1 (after BatchNorm2d(64), GroupNorm(g, 64))
 //   ElementwiseAffine(ElementwiseAffineOptions({64}).dim(1).bias(false))
-class ElementwiseAffine : public torch::nn::ModuleHolder<ElementwiseAffineImpl> {
+class ElementwiseAffine : public Holder<ElementwiseAffineImpl> {
  public:
-  using torch::nn::ModuleHolder<ElementwiseAffineImpl>::ModuleHolder;
+  using Holder<ElementwiseAffineImpl>::Holder;
   using Impl = ElementwiseAffineImpl;
   ElementwiseAffine(std::initializer_list<int64_t> shape, bool bias = true)
       : ElementwiseAffine(ElementwiseAffineOptions(std::vector<int64_t>(shape)).bias(bias)) {}

@@ -21,6 +21,7 @@
 #include <torch/arg.h>
 #include <torch/nn/pimpl.h>
 
+#include <modify/holder.hpp>  // MODIFY_HANDLE
 #include <modify/leaf.hpp>
 #include <modify/traits.hpp>
 
@@ -73,7 +74,7 @@ class PositionEmbeddingImpl : public Leaf<PositionEmbeddingImpl> {
   int64_t num_positions, dim;
   at::Tensor weight;
 };
-TORCH_MODULE(PositionEmbedding);
+MODIFY_HANDLE(PositionEmbedding);
 
 // ---- RotaryEmbedding ----------------------------------------------------------------------------
 
@@ -133,6 +134,6 @@ class RotaryEmbeddingImpl : public Leaf<RotaryEmbeddingImpl> {
 
   RotaryEmbeddingOptions options;
 };
-TORCH_MODULE(RotaryEmbedding);
+MODIFY_HANDLE(RotaryEmbedding);
 
 }  // namespace modify

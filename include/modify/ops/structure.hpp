@@ -30,7 +30,7 @@ struct IdentityImpl : Leaf<IdentityImpl> {
   static constexpr Traits traits{Arity::unary, Params::none, Linearity::linear, Kind::identity};
   at::Tensor forward(const at::Tensor& x) { return x; }
 };
-TORCH_MODULE(Identity);
+MODIFY_HANDLE(Identity);
 
 namespace detail {
 template <std::size_t, class T>
@@ -62,9 +62,9 @@ struct CopyImpl : Leaf<CopyImpl<N>> {
 
 // Copy<N>: the handle of CopyImpl<N>; Copy<2>() makes one.
 template <std::size_t N>
-class Copy : public torch::nn::ModuleHolder<CopyImpl<N>> {  // CopyImpl<N> checks N
+class Copy : public Holder<CopyImpl<N>> {  // CopyImpl<N> checks N
  public:
-  using torch::nn::ModuleHolder<CopyImpl<N>>::ModuleHolder;
+  using Holder<CopyImpl<N>>::Holder;
 };
 
 namespace detail {
@@ -103,7 +103,7 @@ struct ViewMergeImpl : Leaf<ViewMergeImpl> {
 
   int64_t dim0, dim1;
 };
-TORCH_MODULE(ViewMerge);
+MODIFY_HANDLE(ViewMerge);
 
 // ViewUnMergeImpl(dim, n0, n1): splits dim into two, [.., n0 * n1, ..] -> [.., n0, n1, ..]
 // (x.unflatten(dim, {n0, n1}), always a view). One of n0, n1 may be -1 (inferred). Negative dims
@@ -137,7 +137,7 @@ struct ViewUnMergeImpl : Leaf<ViewUnMergeImpl> {
 
   int64_t dim, n0, n1;
 };
-TORCH_MODULE(ViewUnMerge);
+MODIFY_HANDLE(ViewUnMerge);
 
 namespace detail {
 template <class F>
@@ -201,12 +201,11 @@ class ElementwiseNonlinImpl : public Leaf<ElementwiseNonlinImpl<F>> {
 
 // ElementwiseNonlin(f, features): the handle; ElementwiseNonlin(torch::nn::GELU(), 256).
 template <class F>
-class ElementwiseNonlin : public torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>> {
+class ElementwiseNonlin : public Holder<ElementwiseNonlinImpl<F>> {
  public:
-  using torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>>::ModuleHolder;
+  using Holder<ElementwiseNonlinImpl<F>>::Holder;
   ElementwiseNonlin(F f, int64_t features)
-      : torch::nn::ModuleHolder<ElementwiseNonlinImpl<F>>(
-            detail::make_module<ElementwiseNonlinImpl<F>>(std::move(f), features)) {}
+      : Holder<ElementwiseNonlinImpl<F>>(detail::make_module<ElementwiseNonlinImpl<F>>(std::move(f), features)) {}
 };
 
 }  // namespace modify

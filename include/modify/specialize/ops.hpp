@@ -138,7 +138,7 @@ class LinearOpImpl : public Leaf<LinearOpImpl> {
     return *h;
   }
 };
-TORCH_MODULE(LinearOp);
+MODIFY_HANDLE(LinearOp);
 
 // ---- ConvOp --------------------------------------------------------------------------------------
 
@@ -171,9 +171,9 @@ class ConvOpImpl : public Leaf<ConvOpImpl<D>> {
   at::Tensor weight, bias;
 };
 template <std::size_t D>
-class ConvOp : public torch::nn::ModuleHolder<ConvOpImpl<D>> {
+class ConvOp : public Holder<ConvOpImpl<D>> {
  public:
-  using torch::nn::ModuleHolder<ConvOpImpl<D>>::ModuleHolder;
+  using Holder<ConvOpImpl<D>>::Holder;
 };
 
 // ---- AffineMapOp and ScalarAffineOp ------------------------------------------------------------
@@ -228,7 +228,7 @@ class AffineMapOpImpl : public Leaf<AffineMapOpImpl> {
   c10::optional<int64_t> dim;
   std::string what;  // what it came from, for messages ("BatchNorm2d", "ElementwiseAffine")
 };
-TORCH_MODULE(AffineMapOp);
+MODIFY_HANDLE(AffineMapOp);
 
 // ScalarAffineOpImpl: x * scale + shift with two numbers (Scale, Shift, Negative and their products).
 // Unary, ParamFree, Linear, Elementwise.
@@ -244,7 +244,7 @@ struct ScalarAffineOpImpl : Leaf<ScalarAffineOpImpl> {
   }
   double scale, shift;
 };
-TORCH_MODULE(ScalarAffineOp);
+MODIFY_HANDLE(ScalarAffineOp);
 
 // AttentionOpImpl: a causal ScaledDotProductAttention for inference. The causal mask is made once
 // per (L, S, dtype, device) as an additive -inf bias, and scale and mask are applied in place on
@@ -292,7 +292,7 @@ class AttentionOpImpl : public Leaf<AttentionOpImpl> {
   }
   at::Tensor bias_;  // [L, S]: 0 on and below the diagonal, -inf above
 };
-TORCH_MODULE(AttentionOp);
+MODIFY_HANDLE(AttentionOp);
 
 // ---- What a module's output is, as the types tell -------------------------------------------
 

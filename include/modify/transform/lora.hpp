@@ -206,9 +206,9 @@ MODIFY_ONE_TIME_BEGIN
 
 // Lora<H, Names...>: the handle of LoraImpl.
 template <class H, FixedString... Names>
-class Lora : public torch::nn::ModuleHolder<LoraImpl<H, Names...>> {
+class Lora : public Holder<LoraImpl<H, Names...>> {
  public:
-  using torch::nn::ModuleHolder<LoraImpl<H, Names...>>::ModuleHolder;
+  using Holder<LoraImpl<H, Names...>>::Holder;
 };
 
 namespace detail {
