@@ -1,5 +1,5 @@
-// Module handles: Holder<Impl>, whose call operator reaches a template forward, and make_module,
-// which makes the module a handle holds.
+// Module handles: Holder<Impl> (MODIFY_HANDLE declares one), whose call operator reaches a template
+// forward, and make_module, which makes the module a handle holds.
 #pragma once
 
 #include <cstddef>
