@@ -58,9 +58,9 @@ class Holder : public torch::nn::ModuleHolder<Impl> {
   using Base = torch::nn::ModuleHolder<Impl>;
 
  public:
-  Holder()
-    requires std::is_default_constructible_v<Impl>
-      : Base(detail::make_module<Impl>()) {}
+  // Holder(): a default-constructed module. Not constrained, as ModuleHolder's is not, so that a
+  // module without a default constructor gets the message below rather than a list of candidates.
+  Holder() : Base(make_default()) {}
   /* implicit */ Holder(std::nullptr_t) : Base(nullptr) {}
   /* implicit */ Holder(std::shared_ptr<Impl> module) : Base(std::move(module)) {}
   // Holder(args...): a new module, Impl(args...), as ModuleHolder's forwarding constructor.
@@ -73,6 +73,15 @@ class Holder : public torch::nn::ModuleHolder<Impl> {
   template <class... X>
   auto operator()(X&&... x) {
     return this->get()->forward(std::forward<X>(x)...);
+  }
+
+ private:
+  static std::shared_ptr<Impl> make_default() {
+    static_assert(std::is_default_constructible_v<Impl>,
+                  "modify: this module has no default constructor; give its constructor's arguments, or nullptr for "
+                  "an empty handle");
+    if constexpr (std::is_default_constructible_v<Impl>) return detail::make_module<Impl>();
+    else return nullptr;
   }
 };
 
