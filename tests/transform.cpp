@@ -1,5 +1,5 @@
 // Tests for modify/transform/transform.hpp: rebuilding a model with some modules replaced and
-// every other module shared.
+// every other module shared; a selector that ignores paths rebuilds identical subtrees alike.
 #include <modify/modify.hpp>
 #include <modify/transform/transform.hpp>
 
@@ -83,4 +83,26 @@ TEST_CASE("a new container keeps the original's training mode, without touching 
   auto changed = modify::transform(base, modify::select::type<torch::nn::GELU>, [](const auto&) { return torch::nn::ReLU(); });
   CHECK_FALSE(changed->is_training());
   CHECK(modify::get<"head">(base)->is_training());
+}
+
+TEST_CASE("a selector that looks only at a module's own place rebuilds identical subtrees alike wherever they sit") {
+  // The two blocks sit at "1" and "2". A selector of local scope (own name, own index) or type
+  // scope never sees those keys below the blocks, so both are rebuilt by one instantiation and
+  // come out as one type; each still gets its own new modules and keeps its own paths.
+  auto base = model();
+  constexpr auto first_linear = modify::select::index<0> && modify::select::type<torch::nn::Linear>;
+  static_assert(modify::count(base, first_linear) == 3);  // embed, and c_fc in each block
+  auto adapted = modify::lora(base, {.rank = 2}, first_linear);
+  static_assert(std::is_same_v<std::remove_cvref_t<decltype(modify::get<"1">(adapted))>,
+                               std::remove_cvref_t<decltype(modify::get<"2">(adapted))>>);
+  CHECK_FALSE(same_module(modify::get<"1.1.mlp.c_fc">(adapted), modify::get<"2.1.mlp.c_fc">(adapted)));
+  const auto params = adapted->named_parameters();
+  for (const char* path : {"embed", "1.1.mlp.c_fc", "2.1.mlp.c_fc"})
+    CHECK(params.contains(std::string(path) + ".lora_A.default.weight"));
+  CHECK_FALSE(params.contains("1.1.mlp.c_proj.lora_A.default.weight"));
+  // A path selector still tells the two places apart.
+  auto one = modify::transform(base, modify::select::path<"2.1.mlp.act">, [](const auto&) { return torch::nn::Tanh(); });
+  static_assert(!std::is_same_v<std::remove_cvref_t<decltype(modify::get<"1">(one))>,
+                                std::remove_cvref_t<decltype(modify::get<"2">(one))>>);
+  CHECK(same_module(modify::get<"1">(one), modify::get<"1">(base)));
 }

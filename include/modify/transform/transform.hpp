@@ -60,15 +60,27 @@ constexpr auto child_key() {
 template <select::Scope Mode, std::size_t I>
 inline constexpr std::size_t child_index = Mode == select::Scope::type ? root_index : I;
 
+// below_key<Mode, Key>: what the walk below a module needs of the module's own key: its path in
+// path scope; nothing otherwise (a child's key is then its own name or nothing). So a subtree is
+// searched and rebuilt by one instantiation wherever it sits, not one per place (a model's twelve
+// identical layers at keys "0" ... "11" share one) when the selector does not look at paths.
+template <select::Scope Mode, FixedString Key>
+inline constexpr auto below_key = [] {
+  if constexpr (Mode == select::Scope::path) return Key;
+  else return FixedString{""};
+}();
+
 // count_matches<S, H, Key, Index>(): how many modules the selector S picks in the tree under H
 // (a selected module's own subtree is not searched: it is replaced whole). Key and Index tell at
 // least what S's scope needs of H's place.
 template <class S, class H, FixedString Key, std::size_t Index>
-constexpr std::size_t count_matches() {
+constexpr std::size_t count_matches();
+
+// count_below<S, H, Key>(): count_matches over H's children, Key being below_key of H's key.
+template <class S, class H, FixedString Key>
+constexpr std::size_t count_below() {
   using Impl = impl_t<H>;
-  if constexpr (S::template matches<H, Key, Index>()) {
-    return 1;
-  } else if constexpr (container<Impl>) {
+  if constexpr (container<Impl>) {
     return []<std::size_t... I>(std::index_sequence<I...>) {
       return (std::size_t{0} + ... +
               count_matches<S, typename child_info<child_type_t<Impl, I>>::module_type,
@@ -77,6 +89,12 @@ constexpr std::size_t count_matches() {
   } else {
     return 0;
   }
+}
+
+template <class S, class H, FixedString Key, std::size_t Index>
+constexpr std::size_t count_matches() {
+  if constexpr (S::template matches<H, Key, Index>()) return 1;
+  else return count_below<S, H, below_key<scope_of<S>, Key>>();
 }
 
 // selected_in<S, M>: how many modules S picks in the model M (count_matches from its root); what
@@ -90,19 +108,15 @@ auto call_replace(F& replace, const H& module) {
   else return replace(module);
 }
 
-// rebuild<S, Mode, Key, Index>(module, replace, path): module with the selected modules replaced
-// by replace(module, PathOf<Key, Index>{}, path), path being the dotted path at run time; the walk
-// tells S of each place what scope Mode says. A subtree without a selected module is returned as
-// it is: the very same module object.
 template <class S, select::Scope Mode, FixedString Key, std::size_t Index, class H, class F>
-auto rebuild(const H& module, F& replace, std::string_view path) {
+auto rebuild(const H& module, F& replace, std::string_view path);
+
+// rebuild_below<S, Mode, Key>(module, replace, path): module with the selected modules under it
+// replaced, Key being below_key of its key; the very same module object if none is.
+template <class S, select::Scope Mode, FixedString Key, class H, class F>
+auto rebuild_below(const H& module, F& replace, std::string_view path) {
   using Impl = impl_t<H>;
-  if constexpr (S::template matches<H, Key, Index>()) {
-    using R = decltype(replace(module, PathOf<Key, Index>{}, path));
-    static_assert(Module<R> && std::is_base_of_v<torch::detail::ModuleHolderIndicator, R>,
-                  "modify: a transform's replacement must return a module handle with declared traits");
-    return replace(module, PathOf<Key, Index>{}, path);
-  } else if constexpr (!container<Impl> || count_matches<S, H, Key, Index>() == 0) {
+  if constexpr (!container<Impl> || count_below<S, H, Key>() == 0) {
     return module;
   } else {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -116,6 +130,22 @@ auto rebuild(const H& module, F& replace, std::string_view path) {
           detail::get<I>(module->child_modules), replace, dotted(path, Impl::names[I]))...};
       return Rebuilt(Rebuilt::ContainedType::assemble(std::move(children), module->is_training()));
     }(std::make_index_sequence<Impl::size>{});
+  }
+}
+
+// rebuild<S, Mode, Key, Index>(module, replace, path): module with the selected modules replaced
+// by replace(module, PathOf<Key, Index>{}, path), path being the dotted path at run time; the walk
+// tells S of each place what scope Mode says. A subtree without a selected module is returned as
+// it is: the very same module object.
+template <class S, select::Scope Mode, FixedString Key, std::size_t Index, class H, class F>
+auto rebuild(const H& module, F& replace, std::string_view path) {
+  if constexpr (S::template matches<H, Key, Index>()) {
+    using R = decltype(replace(module, PathOf<Key, Index>{}, path));
+    static_assert(Module<R> && std::is_base_of_v<torch::detail::ModuleHolderIndicator, R>,
+                  "modify: a transform's replacement must return a module handle with declared traits");
+    return replace(module, PathOf<Key, Index>{}, path);
+  } else {
+    return rebuild_below<S, Mode, below_key<Mode, Key>>(module, replace, path);
   }
 }
 
