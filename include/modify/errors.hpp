@@ -56,16 +56,17 @@ inline std::string message_of(const std::exception& e) {
   return message;
 }
 
-// rethrow_in(child, module, input): called in a catch block; rethrows the current exception with
-// the path one level deeper.
-template <class ModuleRef, class Input>
-[[noreturn]] void rethrow_in(std::string_view child, const ModuleRef& module, const Input& input) {
+// rethrow_in(child, module_type, input): called in a catch block; rethrows the current exception
+// with the path one level deeper. Not a template on the module (its type's name is all it needs),
+// so every container's call of every child shares one instantiation per input type.
+template <class Input>
+[[noreturn]] void rethrow_in(std::string_view child, const std::string& module_type, const Input& input) {
   try {
     throw;
   } catch (const ForwardError& e) {
     throw e.nested_in(child);
   } catch (const std::exception& e) {
-    throw ForwardError(std::string(child), module.name(), describe(input), message_of(e));
+    throw ForwardError(std::string(child), module_type, describe(input), message_of(e));
   }
 }
 

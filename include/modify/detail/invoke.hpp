@@ -93,7 +93,7 @@ auto call_child(Container& container, const X& x) {
     try {
       return detail::invoke_module(child, x);
     } catch (...) {
-      rethrow_in(Container::names[I], *child, x);
+      rethrow_in(Container::names[I], child->name(), x);
     }
   }
 }

@@ -463,7 +463,7 @@ class ResidualImpl : public torch::nn::Module {
     try {
       y = branch->forward(x);
     } catch (...) {
-      detail::rethrow_in("1", *branch, x);
+      detail::rethrow_in("1", branch->name(), x);
     }
     if (in_place && y.sizes() == x.sizes() && y.scalar_type() == x.scalar_type()) return y.add_(x);
     return at::add(x, y);
