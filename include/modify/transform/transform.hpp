@@ -76,7 +76,8 @@ inline constexpr auto below_key = [] {
 template <class S, class H, FixedString Key, std::size_t Index>
 constexpr std::size_t count_matches();
 
-// count_below<S, H, Key>(): count_matches over H's children, Key being below_key of H's key.
+// count_below<S, H, Key>(): count_matches over H's children. Key is at least what S's scope needs
+// of H's key (below_key of it: what rebuild_below passes, under a walk's scope no narrower than S's).
 template <class S, class H, FixedString Key>
 constexpr std::size_t count_below() {
   using Impl = impl_t<H>;
