@@ -2,6 +2,9 @@
 // triples, with broadcasting, parity with PyTorch and traits.
 #include "op_testing.hpp"
 
+// The handles are aliases of Holder (no class per op to instantiate in units that do not use it).
+static_assert(std::is_same_v<modify::Add, modify::Holder<modify::AddImpl>>);
+
 TEST_CASE("binary arithmetic matches ATen, with broadcasting") {
   auto a = torch::randn({3, 4}), b = torch::randn({4}).abs() + 0.5;
   auto pair = std::tuple{a, b};

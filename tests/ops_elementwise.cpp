@@ -8,6 +8,11 @@ constexpr modify::Traits linear{modify::Arity::unary, modify::Params::none, modi
                                 modify::Kind::elementwise};
 constexpr modify::Traits nonlinear{modify::Arity::unary, modify::Params::none, modify::Linearity::nonlinear,
                                    modify::Kind::elementwise};
+
+// An op's handle is an alias of its OpHandle, not a class of its own, so that a unit including the
+// header instantiates no handle class for the ops it does not use (detail/op_handle.hpp).
+static_assert(std::is_same_v<modify::Sin, modify::detail::op::OpHandle<modify::SinImpl>>);
+static_assert(std::is_same_v<modify::Scale, modify::detail::op::OpHandle<modify::ScaleImpl>>);
 }  // namespace
 
 TEST_CASE("elementwise ops match PyTorch: values and gradients") {

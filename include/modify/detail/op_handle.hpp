@@ -186,12 +186,11 @@ inline int64_t wrap_dim(const at::Tensor& x, int64_t dim) {
   return dim < 0 ? dim + n : dim;
 }
 
-// MODIFY_DETAIL_OP_HANDLE(Name): the handle class `Name` of `NameImpl` (as TORCH_MODULE, but an OpHandle).
-#define MODIFY_DETAIL_OP_HANDLE(Name)                                          \
-  class Name : public ::modify::detail::op::OpHandle<Name##Impl> {            \
-   public:                                                                    \
-    using ::modify::detail::op::OpHandle<Name##Impl>::OpHandle;               \
-  }
+// MODIFY_DETAIL_OP_HANDLE(Name): `Name`, the handle of `NameImpl`, an OpHandle. An alias, not a
+// class deriving from one: a class instantiates OpHandle, Holder and ModuleHolder for every op a
+// unit includes, used or not (~0.6 MB of GCC's memory each; bench/README.md, "Compile cost"),
+// where an alias costs nothing until the op is used. modify's other ops alias Holder likewise.
+#define MODIFY_DETAIL_OP_HANDLE(Name) using Name = ::modify::detail::op::OpHandle<Name##Impl>
 
 // The traits shared by each family of ops.
 inline constexpr Traits unary(Linearity linearity, Kind kind) {

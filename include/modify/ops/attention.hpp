@@ -29,7 +29,7 @@
 #include <torch/arg.h>
 #include <torch/nn/pimpl.h>
 
-#include <modify/holder.hpp>  // MODIFY_HANDLE
+#include <modify/holder.hpp>  // Holder
 #include <modify/leaf.hpp>
 #include <modify/traits.hpp>
 
@@ -143,7 +143,7 @@ class ScaledDotProductAttentionImpl : public Leaf<ScaledDotProductAttentionImpl>
     return {k.repeat_interleave(group, -3), v.repeat_interleave(group, -3)};
   }
 };
-MODIFY_HANDLE(ScaledDotProductAttention);
+using ScaledDotProductAttention = Holder<ScaledDotProductAttentionImpl>;
 
 // SDPA: a short name for ScaledDotProductAttention.
 using SDPA = ScaledDotProductAttention;

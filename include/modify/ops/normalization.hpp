@@ -188,9 +188,9 @@ class BatchNormImpl : public Leaf<BatchNormImpl<D>> {
 using BatchNorm1dImpl = BatchNormImpl<1>;
 using BatchNorm2dImpl = BatchNormImpl<2>;
 using BatchNorm3dImpl = BatchNormImpl<3>;
-MODIFY_HANDLE(BatchNorm1d);
-MODIFY_HANDLE(BatchNorm2d);
-MODIFY_HANDLE(BatchNorm3d);
+using BatchNorm1d = Holder<BatchNorm1dImpl>;
+using BatchNorm2d = Holder<BatchNorm2dImpl>;
+using BatchNorm3d = Holder<BatchNorm3dImpl>;
 
 // ---- InstanceNorm1d / 2d / 3d -------------------------------------------------------------------
 
@@ -286,9 +286,9 @@ class InstanceNormImpl : public Leaf<InstanceNormImpl<D>> {
 using InstanceNorm1dImpl = InstanceNormImpl<1>;
 using InstanceNorm2dImpl = InstanceNormImpl<2>;
 using InstanceNorm3dImpl = InstanceNormImpl<3>;
-MODIFY_HANDLE(InstanceNorm1d);
-MODIFY_HANDLE(InstanceNorm2d);
-MODIFY_HANDLE(InstanceNorm3d);
+using InstanceNorm1d = Holder<InstanceNorm1dImpl>;
+using InstanceNorm2d = Holder<InstanceNorm2dImpl>;
+using InstanceNorm3d = Holder<InstanceNorm3dImpl>;
 
 // ---- GroupNorm ----------------------------------------------------------------------------------
 
@@ -341,7 +341,7 @@ class GroupNormImpl : public Leaf<GroupNormImpl> {
 
   GroupNormOptions options;
 };
-MODIFY_HANDLE(GroupNorm);
+using GroupNorm = Holder<GroupNormImpl>;
 
 // ---- LayerNorm ----------------------------------------------------------------------------------
 
@@ -592,7 +592,7 @@ Norm keeping_mode(Norm norm, const Torch& from) {
     using type = MODIFY;                                                                           \
     static type make(const TORCH& m) {                                                             \
       const auto& o = m->options;                                                                  \
-      return keeping_mode(type(detail::make_module<typename type::Impl>(OPTIONS, __VA_ARGS__)), m); \
+      return keeping_mode(type(detail::make_module<typename type::ContainedType>(OPTIONS, __VA_ARGS__)), m); \
     }                                                                                              \
   }
 #define MODIFY_BATCH_NORM_OPTIONS \

@@ -21,7 +21,7 @@
 #include <torch/arg.h>
 #include <torch/nn/pimpl.h>
 
-#include <modify/holder.hpp>  // MODIFY_HANDLE
+#include <modify/holder.hpp>  // Holder
 #include <modify/leaf.hpp>
 #include <modify/traits.hpp>
 
@@ -74,7 +74,7 @@ class PositionEmbeddingImpl : public Leaf<PositionEmbeddingImpl> {
   int64_t num_positions, dim;
   at::Tensor weight;
 };
-MODIFY_HANDLE(PositionEmbedding);
+using PositionEmbedding = Holder<PositionEmbeddingImpl>;
 
 // ---- RotaryEmbedding ----------------------------------------------------------------------------
 
@@ -134,6 +134,6 @@ class RotaryEmbeddingImpl : public Leaf<RotaryEmbeddingImpl> {
 
   RotaryEmbeddingOptions options;
 };
-MODIFY_HANDLE(RotaryEmbedding);
+using RotaryEmbedding = Holder<RotaryEmbeddingImpl>;
 
 }  // namespace modify

@@ -30,7 +30,7 @@ struct IdentityImpl : Leaf<IdentityImpl> {
   static constexpr Traits traits{Arity::unary, Params::none, Linearity::linear, Kind::identity};
   at::Tensor forward(const at::Tensor& x) { return x; }
 };
-MODIFY_HANDLE(Identity);
+using Identity = Holder<IdentityImpl>;
 
 namespace detail {
 template <std::size_t, class T>
@@ -103,7 +103,7 @@ struct ViewMergeImpl : Leaf<ViewMergeImpl> {
 
   int64_t dim0, dim1;
 };
-MODIFY_HANDLE(ViewMerge);
+using ViewMerge = Holder<ViewMergeImpl>;
 
 // ViewUnMergeImpl(dim, n0, n1): splits dim into two, [.., n0 * n1, ..] -> [.., n0, n1, ..]
 // (x.unflatten(dim, {n0, n1}), always a view). One of n0, n1 may be -1 (inferred). Negative dims
@@ -137,7 +137,7 @@ struct ViewUnMergeImpl : Leaf<ViewUnMergeImpl> {
 
   int64_t dim, n0, n1;
 };
-MODIFY_HANDLE(ViewUnMerge);
+using ViewUnMerge = Holder<ViewUnMergeImpl>;
 
 namespace detail {
 template <class F>

@@ -138,7 +138,7 @@ class LinearOpImpl : public Leaf<LinearOpImpl> {
     return *h;
   }
 };
-MODIFY_HANDLE(LinearOp);
+using LinearOp = Holder<LinearOpImpl>;
 
 // ---- ConvOp --------------------------------------------------------------------------------------
 
@@ -228,7 +228,7 @@ class AffineMapOpImpl : public Leaf<AffineMapOpImpl> {
   c10::optional<int64_t> dim;
   std::string what;  // what it came from, for messages ("BatchNorm2d", "ElementwiseAffine")
 };
-MODIFY_HANDLE(AffineMapOp);
+using AffineMapOp = Holder<AffineMapOpImpl>;
 
 // ScalarAffineOpImpl: x * scale + shift with two numbers (Scale, Shift, Negative and their products).
 // Unary, ParamFree, Linear, Elementwise.
@@ -244,7 +244,7 @@ struct ScalarAffineOpImpl : Leaf<ScalarAffineOpImpl> {
   }
   double scale, shift;
 };
-MODIFY_HANDLE(ScalarAffineOp);
+using ScalarAffineOp = Holder<ScalarAffineOpImpl>;
 
 // AttentionOpImpl: a causal ScaledDotProductAttention for inference. The causal mask is made once
 // per (L, S, dtype, device) as an additive -inf bias, and scale and mask are applied in place on
@@ -292,7 +292,7 @@ class AttentionOpImpl : public Leaf<AttentionOpImpl> {
   }
   at::Tensor bias_;  // [L, S]: 0 on and below the diagonal, -inf above
 };
-MODIFY_HANDLE(AttentionOp);
+using AttentionOp = Holder<AttentionOpImpl>;
 
 // ---- What a module's output is, as the types tell -------------------------------------------
 
