@@ -592,8 +592,7 @@ Norm keeping_mode(Norm norm, const Torch& from) {
     using type = MODIFY;                                                                           \
     static type make(const TORCH& m) {                                                             \
       const auto& o = m->options;                                                                  \
-      using Impl = typename type::ContainedType;                                                   \
-      return keeping_mode(type(detail::make_module<Impl>(OPTIONS, __VA_ARGS__)), m);               \
+      return keeping_mode(type(detail::make_module<impl_t<type>>(OPTIONS, __VA_ARGS__)), m);       \
     }                                                                                              \
   }
 #define MODIFY_BATCH_NORM_OPTIONS \
