@@ -7,17 +7,22 @@ with LibTorch's modules alone; and a unit whose one function adds 1 to a tensor 
 with tensor arithmetic pays over torch.h alone), and the same unit including the GPT unit's
 modify headers (what including them costs before any model is built).
 
-usage: bench/compile_cost.py [--rounds N] [--against INCLUDE_DIR] [--flags "FLAGS"] <build dir> [layers ...]
+usage: bench/compile_cost.py [--rounds N] [--against INCLUDE_DIR] [--flags "FLAGS"] [--collections]
+                             <build dir> [layers ...]
 Each unit is compiled N times (default 3), the units interleaved round by round, and its best time
 is reported: on a machine whose speed drifts by 10-20 % within minutes, one run per unit ranks
 units by when they ran. Peak memory does not drift; it is the largest of the runs. --against adds
 the headers-only unit and the 12-layer unit compiled with other headers (e.g. an older commit's,
 from `git archive`), in the same rounds, so that a change is compared in one window. --flags adds
 the torch.h-only unit and the 12-layer unit compiled with extra compiler flags (e.g. GCC's garbage
-collector parameters, --param=ggc-min-expand=400), also in the same rounds.
+collector parameters, --param=ggc-min-expand=400), also in the same rounds. --collections also
+compiles each unit once under gdb and counts GCC's garbage collections (calls of cc1plus's
+ggc_mark_roots): each one marks everything the compiler holds, ~1.4 s for a unit that includes
+torch.h, and a unit gets one more when its allocations after the last one exceed what was live
+then, so the count explains steps in the times that the code size does not (bench/README.md).
 Uses the compile command of bench/specialize.cpp from <build dir>/compile_commands.json (same
 flags, no precompiled header), compiling a full object (code generation counts) in a
-temporary directory. Python 3 standard library only.
+temporary directory. Python 3 standard library only (and gdb for --collections).
 """
 import json
 import os
@@ -148,7 +153,9 @@ def with_include(directory, command, include):
     return replaced
 
 
-def measure(directory, command, source, tmp):
+def unit_command(command, tmp, source):
+    """The bench's compile command without its source, output and dependency file, for a unit
+    written to tmp/unit.cpp (whose path is returned too)."""
     path = os.path.join(tmp, "unit.cpp")
     open(path, "w").write(source)
     args, skip = [], False
@@ -162,6 +169,11 @@ def measure(directory, command, source, tmp):
         if a in ("-MD",) or a.endswith("specialize.cpp") or a.startswith("-DMODIFY_BENCH"):
             continue
         args.append(a)
+    return args, path
+
+
+def measure(directory, command, source, tmp):
+    args, path = unit_command(command, tmp, source)
     args += ["-c", path, "-o", os.path.join(tmp, "unit.o")]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
@@ -173,12 +185,49 @@ def measure(directory, command, source, tmp):
     return seconds, peak / 1024.0, before
 
 
+GDB_COUNT_COLLECTIONS = """set pagination off
+break ggc_mark_roots
+commands
+silent
+printf "modify-collection\\n"
+continue
+end
+run
+"""
+
+
+def collections(directory, command, source, tmp):
+    """How many garbage collections GCC's compiler proper (cc1plus) runs compiling source."""
+    args, path = unit_command(command, tmp, source)
+    args += ["-S", path, "-o", os.path.join(tmp, "unit.s")]
+    driver = subprocess.run(args + ["-###"], cwd=directory, capture_output=True, text=True)
+    lines = [shlex.split(line) for line in driver.stderr.splitlines() if line.startswith(" ")]
+    proper = [line for line in lines if line and os.path.basename(line[0]) == "cc1plus"]
+    if not proper:
+        sys.exit("--collections: no cc1plus command in the output of " + args[0] + " -###")
+    script = os.path.join(tmp, "count.gdb")
+    open(script, "w").write(GDB_COUNT_COLLECTIONS)
+    try:
+        out = subprocess.run(["gdb", "-q", "-batch", "-x", script, "--args"] + proper[0], cwd=directory,
+                             capture_output=True, text=True)
+    except FileNotFoundError:
+        sys.exit("--collections needs gdb (apt-get install gdb)")
+    if "Breakpoint 1 at" not in out.stdout + out.stderr or "exited normally" not in out.stdout:
+        sys.exit("--collections: no breakpoint on ggc_mark_roots, or the compile failed:\n" + out.stderr[-2000:])
+    return out.stdout.count("modify-collection")
+
+
 def main():
     args = sys.argv[1:]
     rounds = 3
     against = None
     flags = None
-    while args[:1] in (["--rounds"], ["--against"], ["--flags"]):
+    count_collections = False
+    while args[:1] in (["--rounds"], ["--against"], ["--flags"], ["--collections"]):
+        if args[0] == "--collections":
+            count_collections = True
+            args = args[1:]
+            continue
         if args[0] == "--rounds":
             rounds = int(args[1])
         elif args[0] == "--flags":
@@ -235,6 +284,10 @@ def main():
             seconds, mib = best[name][0] - best[base_name][0], best[name][1] - best[base_name][1]
             print(f"{name:40s} +{seconds:6.1f} s +{mib:6.0f} MiB over torch.h only with the same flags "
                   f"({' '.join(flags)})")
+        if count_collections:
+            print("GCC garbage collections (one compile each, under gdb):")
+            for name, source in units:
+                print(f"{name:40s} {collections(directory, commands[name], source, tmp):3d}", flush=True)
 
 
 if __name__ == "__main__":
