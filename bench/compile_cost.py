@@ -225,16 +225,13 @@ def main():
     count_collections = False
     while args[:1] in (["--rounds"], ["--against"], ["--flags"], ["--collections"]):
         if args[0] == "--collections":
-            count_collections = True
-            args = args[1:]
-            continue
-        if args[0] == "--rounds":
-            rounds = int(args[1])
+            count_collections, args = True, args[1:]
+        elif args[0] == "--rounds":
+            rounds, args = int(args[1]), args[2:]
         elif args[0] == "--flags":
-            flags = shlex.split(args[1])
+            flags, args = shlex.split(args[1]), args[2:]
         else:
-            against = os.path.abspath(args[1])
-        args = args[2:]
+            against, args = os.path.abspath(args[1]), args[2:]
     build = args[0]
     layers = [int(a) for a in args[1:]] or [6, 12, 24]
     directory, command = compile_command(build)
