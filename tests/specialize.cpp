@@ -201,6 +201,30 @@ TEST_CASE("residual MLP: in-place residual adds and activations; the input is ne
   CHECK(torch::equal(x, x_copy));
 }
 
+TEST_CASE("residual: modules the strip drops inside the pattern; a Parallel that is not a residual is kept") {
+  torch::manual_seed(8);
+  auto block = [] { return modify::Sequential(nn::Linear(8, 8), nn::ReLU(), nn::Linear(8, 8)); };
+  const auto x = torch::randn({3, 8});
+  // A Dropout as the identity branch, and a PrintShape between the branches and the Add.
+  std::ostringstream shapes;
+  auto noisy = modify::Sequential(modify::Copy<2>(), modify::Parallel(nn::Dropout(0.5), block()),
+                                  modify::PrintShape<modify::Arity::tuple>("pair", shapes), modify::Add());
+  noisy->eval();
+  auto fast_noisy = modify::specialize(noisy, x);
+  CHECK(fast_noisy->report.inplace_residuals == 1);
+  CHECK(fast_noisy->report.dropped == 2);
+  CHECK(fast_noisy->model->name() == "modify::specialize::Residual");
+  CHECK(close(fast_noisy(x), noisy(x)));
+  // Copy<2>, Parallel(Identity, f) and then a Mul: no residual; the Parallel stays, its branch folded.
+  auto product = modify::Sequential(modify::Copy<2>(), modify::Parallel(modify::Identity(), block()), modify::Mul());
+  product->eval();
+  auto fast_product = modify::specialize(product, x);
+  CHECK(fast_product->report.inplace_residuals == 0);
+  CHECK(fast_product->report.inplace_activations == 1);
+  CHECK(fast_product->model->children().size() == 3);
+  CHECK(close(fast_product(x), product(x)));
+}
+
 TEST_CASE("plan: buffers are planned once, re-planned for another shape, and outputs are independent") {
   torch::manual_seed(7);
   auto model = modify::Sequential(nn::Linear(8, 8), nn::ReLU(), nn::Linear(8, 8), nn::Sigmoid(), nn::Linear(8, 3));

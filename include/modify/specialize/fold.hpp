@@ -352,6 +352,13 @@ struct residual_branch<ParallelImpl<C0, C1>> {
   using type = typename child_info<C1>::module_type;
 };
 
+// make_residual(branch, report): x + branch(x), the addition in the branch's output if it owns it.
+template <class F>
+inference::Residual<F> make_residual(const F& branch, SpecializeReport& report) {
+  if (inference::ResidualImpl<F>::in_place) ++report.inplace_residuals;
+  return inference::Residual<F>(detail::make_module<inference::ResidualImpl<F>>(branch));
+}
+
 // ---- The left fold over a Sequential's children -------------------------------------------
 
 template <class... Slots>
@@ -378,11 +385,9 @@ auto push(ChildrenOf<std::index_sequence<J...>, Slots...>&& slots, Next&& next, 
       using Before = std::tuple_element_t<n - 2, std::tuple<Slots...>>;
       if constexpr (is_copy2<impl_t<typename Before::named_module_type>>) {
         using F = typename residual_branch<impl_t<LastH>>::type;
-        const F& branch = detail::get<1>(detail::get<n - 1>(slots).module->child_modules);
-        if (inference::ResidualImpl<F>::in_place) ++report.inplace_residuals;
-        inference::Residual<F> residual(detail::make_module<inference::ResidualImpl<F>>(branch));
         return take_then(std::move(slots), std::make_index_sequence<n - 2>{},
-                         Named<Before::name, inference::Residual<F>>{residual});
+                         Named<Before::name, inference::Residual<F>>{make_residual(
+                             detail::get<1>(detail::get<n - 1>(slots).module->child_modules), report)});
       } else {
         return take_then(std::move(slots), std::make_index_sequence<n>{}, std::forward<Next>(next));
       }
