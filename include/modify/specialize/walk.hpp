@@ -63,7 +63,8 @@ constexpr bool residual_at() {
   constexpr std::size_t n = std::tuple_size_v<Slots>;
   if constexpr (!is_parallel<P> || n == 0) {
     return false;
-  } else if constexpr (P::size != 2 || !is_copy2<impl_t<typename std::tuple_element_t<n - 1, Slots>::named_module_type>>) {
+  } else if constexpr (P::size != 2 ||
+                       !is_copy2<impl_t<typename std::tuple_element_t<n - 1, Slots>::named_module_type>>) {
     return false;
   } else {
     constexpr std::size_t add = next_kept<O, Impl, I + 1>();
@@ -132,15 +133,15 @@ auto walk_from(const H& seq, std::string_view path, Slots&& slots, SpecializeRep
     } else if constexpr (residual_at<O, Impl, I, S>()) {
       using P = impl_t<M>;
       const std::string at = dotted(path, Impl::names[I]);
-      walk<O>(detail::get<0>(s.module->child_modules), dotted(at, P::names[0]), report);  // an Identity
+      // The first branch walks to an Identity (residual_at); walked for the report (a Dropout is dropped).
+      walk<O>(detail::get<0>(s.module->child_modules), dotted(at, P::names[0]), report);
       auto branch = walk<O>(detail::get<1>(s.module->child_modules), dotted(at, P::names[1]), report);
       constexpr std::size_t n = std::tuple_size_v<S>;
       using Copy = std::tuple_element_t<n - 1, S>;
       auto residual = make_residual(branch, report);
-      return walk_from<O, Impl, I + 1, true>(
-          seq, path,
-          take_then(std::move(slots), std::make_index_sequence<n - 1>{}, Named<Copy::name, decltype(residual)>{residual}),
-          report);
+      auto folded = take_then(std::move(slots), std::make_index_sequence<n - 1>{},
+                              Named<Copy::name, decltype(residual)>{residual});
+      return walk_from<O, Impl, I + 1, true>(seq, path, std::move(folded), report);
     } else if constexpr (is_sequential<impl_t<M>>) {
       auto inner = walk_from<O, impl_t<M>, 0>(s.module, dotted(path, Impl::names[I]), Children<>{}, report);
       return walk_from<O, Impl, I + 1>(
