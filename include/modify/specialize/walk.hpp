@@ -92,20 +92,22 @@ auto push_sequential(Slots&& slots, const H& seq, Inner&& inner, SpecializeRepor
   using S = std::remove_cvref_t<Slots>;
   using In = std::remove_cvref_t<Inner>;
   constexpr std::size_t n = std::tuple_size_v<S>, kept = std::tuple_size_v<In>;
-  if constexpr (n > 0 && (kept > 1 || (kept == 1 && Impl::size == 1))) {
+  // Whether push() would combine the last slot into seq's first child: seq stays a Sequential
+  // (as_walked) and combines() says so.
+  constexpr bool into_first = [] {
+    if constexpr (n == 0 || kept == 0 || (kept == 1 && Impl::size > 1)) return false;
+    else return combines<typename std::tuple_element_t<n - 1, S>::named_module_type,
+                         typename std::tuple_element_t<0, In>::named_module_type>();
+  }();
+  if constexpr (into_first) {
     using Last = std::tuple_element_t<n - 1, S>;
     using First = std::tuple_element_t<0, In>;
-    if constexpr (combines<typename Last::named_module_type, typename First::named_module_type>()) {
-      auto combined = combine(detail::get<n - 1>(slots).module, detail::get<0>(inner).module, report);
-      auto rebuilt = rebuild_as<Impl>(with_first(Named<First::name, decltype(combined)>{combined}, std::move(inner),
-                                                 std::make_index_sequence<kept - 1>{}),
-                                      seq->is_training());
-      return take_then(std::move(slots), std::make_index_sequence<n - 1>{},
-                       Named<Last::name, decltype(rebuilt)>{rebuilt});
-    } else {
-      auto walked = as_walked<Impl>(std::move(inner), seq->is_training());
-      return push(std::move(slots), Named<Name, decltype(walked)>{walked}, report);
-    }
+    auto combined = combine(detail::get<n - 1>(slots).module, detail::get<0>(inner).module, report);
+    auto rebuilt = rebuild_as<Impl>(with_first(Named<First::name, decltype(combined)>{combined}, std::move(inner),
+                                               std::make_index_sequence<kept - 1>{}),
+                                    seq->is_training());
+    return take_then(std::move(slots), std::make_index_sequence<n - 1>{},
+                     Named<Last::name, decltype(rebuilt)>{rebuilt});
   } else {
     auto walked = as_walked<Impl>(std::move(inner), seq->is_training());
     return push(std::move(slots), Named<Name, decltype(walked)>{walked}, report);
